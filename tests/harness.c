@@ -1,0 +1,45 @@
+/*
+ * harness.c - shared by the test programs.
+ */
+#include <check.h>
+#include <string.h>
+
+#include "harness.h"
+
+int harness_usable_backends(const char *names[HARNESS_MAX_BACKENDS])
+{
+    int n = 0;
+    sample_backend_desc d;
+    memset(&d, 0, sizeof d);
+    d.size = sizeof d;
+    for (int32_t i = 0; sample_backend_info(i, &d) == SAMPLE_OK && n < HARNESS_MAX_BACKENDS; i++)
+        if (d.usable)
+            names[n++] = d.name;
+    return n;
+}
+
+sample_ctx *harness_context(const char *backend)
+{
+    sample_options o;
+    sample_ctx *ctx = NULL;
+    sample_options_init(&o);
+    o.backend = backend;
+    int status = sample_create(&ctx, &o);
+    ck_assert_msg(status == SAMPLE_OK, "sample_create(%s): %s", backend, sample_create_error());
+    ck_assert_str_eq(sample_backend(ctx), backend);
+    return ctx;
+}
+
+uint64_t harness_fnv1a(const float *values, int64_t n)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &values[i], sizeof u);
+        for (int b = 0; b < 4; b++) {
+            h ^= (u >> (8 * b)) & 0xffu;
+            h *= 0x100000001b3u;
+        }
+    }
+    return h;
+}

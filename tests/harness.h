@@ -1,0 +1,24 @@
+/*
+ * harness.h - what every test program shares: the list of backends usable
+ * on this machine, and contexts created on exactly the backend named.
+ */
+#ifndef SAMPLE_TEST_HARNESS_H
+#define SAMPLE_TEST_HARNESS_H
+
+#include <stdint.h>
+
+#include "sample.h"
+
+#define HARNESS_MAX_BACKENDS 8
+
+/* Fills names with the usable backends (scalar first); returns how many. */
+int harness_usable_backends(const char *names[HARNESS_MAX_BACKENDS]);
+
+/* A context on exactly this backend; aborts the test when that fails, and
+ * checks that the context really runs the backend it was asked for. */
+sample_ctx *harness_context(const char *backend);
+
+/* FNV-1a 64 over n float32 bit patterns, each as 4 little-endian bytes. */
+uint64_t harness_fnv1a(const float *values, int64_t n);
+
+#endif
