@@ -12,6 +12,7 @@ import struct
 import sys
 from fractions import Fraction
 
+sys.dont_write_bytecode = True      # leave no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import spec  # noqa: E402
 
@@ -332,6 +333,51 @@ check('top-k keeps a zero weight', members(w, spec.kept_set(w, 2, 1.0, 0.0)) == 
 # P = 1 disables top-p even with zero weights trailing; P just below 1 drops them.
 check('top-p 1 keeps zeros', members(w, spec.kept_set(w, 0, 1.0, 0.0)) == [0, 1, 2])
 check('top-p <1 drops zeros', members(w, spec.kept_set(w, 0, F(0x3F7FFFFF), 0.0)) == [1])
+
+# kept_set against a literal, slow reading of section 4 on random rows full of ties.
+def brute_kept(w, k, P, Q):
+    order = sorted(range(len(w)), key=lambda i: (-w[i], i))
+    S = [0]
+    for i in order:
+        S.append(S[-1] + w[i])
+    V = len(w)
+    L_k = V if k == 0 or k >= V else k
+    M_k = S[L_k]
+    if P == 1.0:
+        L_p = L_k
+    else:
+        tau = math.ceil(Fraction(P) * M_k)
+        L_p = min(L for L in range(1, L_k + 1) if S[L] >= tau)
+    theta = math.ceil(Fraction(Q) * w[order[0]])
+    L_m = sum(1 for x in w if x >= theta)
+    L = min(L_k, L_p, L_m)
+    return sorted(order[:L]), S[L]
+
+
+bad = 0
+for trial in range(3000):
+    V = rng.randint(1, 12)
+    w = [rng.choice((0, 1, 2, 3, 5, 8, 1 << 40, (1 << 40) - 1)) for _ in range(V)]
+    if max(w) == 0:
+        w[rng.randrange(V)] = 7
+    k = rng.choice((0, 1, 2, V - 1, V, V + 1, rng.randint(0, V)))
+    P = rng.choice((1.0, 0.5, 0.25, 0.75, F(0x3ECCCCCD), 2.0 ** -149, spec.round_f32(rng.random()) or 1.0))
+    Q = rng.choice((0.0, 0.5, 0.25, 0.999, spec.round_f32(rng.random())))
+    K = spec.kept_set(w, k, P, Q)
+    want, mass = brute_kept(w, k, P, Q)
+    if members(w, K) != want or K.mass != mass or K.count != len(want):
+        bad += 1
+check('kept_set vs literal reading (3000 rows)', bad == 0, bad)
+
+# Over U spread evenly across [0, 2^64), token frequencies match w_i / M_K
+# (within one step): w = [3, 0, 5, 8], nothing filtered, M = 16.
+w = [3, 0, 5, 8]
+K = spec.kept_set(w, 0, 1.0, 0.0)
+N = 4096
+counts = [0] * 4
+for j in range(N):
+    counts[spec.select(w, K, (j << 64) // N)] += 1
+check('draw frequencies', counts == [N * 3 // 16, 0, N * 5 // 16, N * 8 // 16], counts)
 
 # ---------------------------------------------------------------------------
 # 5: the draw.  w = [2^39, 2^38, 2^38, 0] (p = [0.5, 0.25, 0.25, 0]), k = 2 -> K = {0, 1},

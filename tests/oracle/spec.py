@@ -20,9 +20,8 @@ import math
 import struct
 
 INF = math.inf
-NAN = math.nan
 MAX_VOCAB = 1 << 23
-W_ONE = 1 << 40            # the weight of a probability-1 / z = 0 token
+W_ONE = 1 << 40            # the weight of z = 0, a logit at the maximum
 
 # ---------------------------------------------------------------------------
 # float32 / float16 / bfloat16 bit patterns
@@ -33,7 +32,6 @@ _F16 = struct.Struct('<e')
 _U16 = struct.Struct('<H')
 
 DTYPES = {'f32': 0, 'f16': 1, 'bf16': 2}
-ELEMENT_SIZE = {'f32': 4, 'f16': 2, 'bf16': 2}
 
 
 def f32_from_bits(bits):
@@ -329,8 +327,7 @@ def kept_set(w, k, P, Q):
     L = min(L_k, L_p, L_m)
     assert L >= 1
     wb = s[L - 1]
-    first = L - 1                      # first position in the order with weight wb
-    lo, hi = 0, L - 1
+    lo, hi = 0, L - 1                  # first position in the order with weight wb
     while lo < hi:
         mid = (lo + hi) // 2
         if s[mid] > wb:
