@@ -105,7 +105,7 @@ static int run(sample_ctx *ctx, const char *fn, struct sample_call *c, const voi
         sizeof(sample_params), 0, 1.0f, 0, 1.0f, 0.0f, 0, 0, NULL, NULL, NULL, NULL, NULL,
         NULL, NULL};
     const sample_tensor *in = c->input;
-    int row_output = c->tokens == NULL;
+    int row_output = c->op > SAMPLE_OP_ARGMAX;
 
     if (!ctx)
         return SAMPLE_ERR_NULL;
@@ -161,8 +161,10 @@ static int run(sample_ctx *ctx, const char *fn, struct sample_call *c, const voi
     return report_rows(ctx, c);
 }
 
-static int tokens_call(sample_ctx *ctx, const char *fn, enum sample_op op, sample_kind kind,
-                       const sample_tensor *in, const sample_params *params, int32_t *tokens)
+/* Describe a call; exactly one of tokens and out is the output. */
+static int call(sample_ctx *ctx, const char *fn, enum sample_op op, sample_kind kind,
+                const sample_tensor *in, const sample_params *params, int32_t *tokens,
+                float *out, int64_t out_stride)
 {
     struct sample_call c;
     memset(&c, 0, sizeof c);
@@ -171,61 +173,48 @@ static int tokens_call(sample_ctx *ctx, const char *fn, enum sample_op op, sampl
     c.input = in;
     c.params = params;
     c.tokens = tokens;
-    return run(ctx, fn, &c, tokens);
-}
-
-static int rows_call(sample_ctx *ctx, const char *fn, enum sample_op op, sample_kind kind,
-                     const sample_tensor *in, const sample_params *params, float *out,
-                     int64_t out_stride)
-{
-    struct sample_call c;
-    memset(&c, 0, sizeof c);
-    c.op = op;
-    c.kind = kind;
-    c.input = in;
-    c.params = params;
     c.out = out;
     c.out_stride = out_stride;
-    return run(ctx, fn, &c, out);
+    return run(ctx, fn, &c, op <= SAMPLE_OP_ARGMAX ? (const void *)tokens : (const void *)out);
 }
 
 int sample_from_probs(sample_ctx *ctx, const sample_tensor *probs, const sample_params *params,
                       int32_t *tokens)
 {
-    return tokens_call(ctx, "sample_from_probs", SAMPLE_OP_FROM_PROBS, SAMPLE_PROBS, probs,
-                       params, tokens);
+    return call(ctx, "sample_from_probs", SAMPLE_OP_FROM_PROBS, SAMPLE_PROBS, probs, params,
+                tokens, NULL, 0);
 }
 
 int sample_from_logits(sample_ctx *ctx, const sample_tensor *logits,
                        const sample_params *params, int32_t *tokens)
 {
-    return tokens_call(ctx, "sample_from_logits", SAMPLE_OP_FROM_LOGITS, SAMPLE_LOGITS,
-                       logits, params, tokens);
+    return call(ctx, "sample_from_logits", SAMPLE_OP_FROM_LOGITS, SAMPLE_LOGITS, logits,
+                params, tokens, NULL, 0);
 }
 
 int sample_argmax(sample_ctx *ctx, const sample_tensor *input, sample_kind kind,
                   int32_t *tokens)
 {
-    return tokens_call(ctx, "sample_argmax", SAMPLE_OP_ARGMAX, kind, input, NULL, tokens);
+    return call(ctx, "sample_argmax", SAMPLE_OP_ARGMAX, kind, input, NULL, tokens, NULL, 0);
 }
 
 int sample_renorm_probs(sample_ctx *ctx, const sample_tensor *probs,
                         const sample_params *params, float *out, int64_t out_stride)
 {
-    return rows_call(ctx, "sample_renorm_probs", SAMPLE_OP_RENORM, SAMPLE_PROBS, probs,
-                     params, out, out_stride);
+    return call(ctx, "sample_renorm_probs", SAMPLE_OP_RENORM, SAMPLE_PROBS, probs, params,
+                NULL, out, out_stride);
 }
 
 int sample_mask_logits(sample_ctx *ctx, const sample_tensor *logits,
                        const sample_params *params, float *out, int64_t out_stride)
 {
-    return rows_call(ctx, "sample_mask_logits", SAMPLE_OP_MASK, SAMPLE_LOGITS, logits, params,
-                     out, out_stride);
+    return call(ctx, "sample_mask_logits", SAMPLE_OP_MASK, SAMPLE_LOGITS, logits, params,
+                NULL, out, out_stride);
 }
 
 int sample_softmax(sample_ctx *ctx, const sample_tensor *logits, const sample_params *params,
                    float *out, int64_t out_stride)
 {
-    return rows_call(ctx, "sample_softmax", SAMPLE_OP_SOFTMAX, SAMPLE_LOGITS, logits, params,
-                     out, out_stride);
+    return call(ctx, "sample_softmax", SAMPLE_OP_SOFTMAX, SAMPLE_LOGITS, logits, params, NULL,
+                out, out_stride);
 }

@@ -333,9 +333,6 @@ int main(void)
     tcase_add_test(tc, row_message);
     tcase_add_test(tc, out_of_memory);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    int status = harness_run(s);
+    return status;
 }

@@ -49,21 +49,33 @@ static int is_token_op(const char *op)
            strncmp(op, "argmax", 6) == 0;
 }
 
-static float *floats_from_bits(const uint32_t *bits, int64_t n)
+static float bits_float(uint64_t b)
 {
-    if (!bits)
-        return NULL;
-    float *f = calloc((size_t)n, sizeof *f);
-    for (int64_t i = 0; i < n; i++)
-        memcpy(&f[i], &bits[i], sizeof f[i]);
+    uint32_t u = (uint32_t)b;
+    float f;
+    memcpy(&f, &u, sizeof f);
     return f;
 }
 
-static float bits_float(uint32_t b)
+/* A per-row parameter as the type the library takes, or NULL. */
+static float *floats_of(const struct corpus_param *p, int64_t n)
 {
-    float f;
-    memcpy(&f, &b, sizeof f);
+    if (!p->rows)
+        return NULL;
+    float *f = calloc((size_t)n, sizeof *f);
+    for (int64_t i = 0; i < n; i++)
+        f[i] = bits_float(p->rows[i]);
     return f;
+}
+
+static int32_t *ints_of(const struct corpus_param *p, int64_t n)
+{
+    if (!p->rows)
+        return NULL;
+    int32_t *k = calloc((size_t)n, sizeof *k);
+    for (int64_t i = 0; i < n; i++)
+        k[i] = (int32_t)p->rows[i];
+    return k;
 }
 
 /* The buffers of one case. */
@@ -75,6 +87,7 @@ struct run {
     float *out;
     size_t out_count;           /* floats or tokens allocated */
     float *temperatures, *top_ps, *min_ps;
+    int32_t *top_ks;
 };
 
 static void setup(struct run *run, const struct corpus_case *c)
@@ -117,13 +130,13 @@ static void setup(struct run *run, const struct corpus_case *c)
     p->temperature = bits_float(c->temperature.value);
     p->top_p = bits_float(c->top_p.value);
     p->min_p = bits_float(c->min_p.value);
-    p->top_k = c->top_k.value;
+    p->top_k = (int32_t)c->top_k.value;
     p->seed = c->seed.value;
     p->offset = c->offset.value;
-    p->temperatures = run->temperatures = floats_from_bits(c->temperature.rows, c->batch);
-    p->top_ps = run->top_ps = floats_from_bits(c->top_p.rows, c->batch);
-    p->min_ps = run->min_ps = floats_from_bits(c->min_p.rows, c->batch);
-    p->top_ks = c->top_k.rows;
+    p->temperatures = run->temperatures = floats_of(&c->temperature, c->batch);
+    p->top_ps = run->top_ps = floats_of(&c->top_p, c->batch);
+    p->min_ps = run->min_ps = floats_of(&c->min_p, c->batch);
+    p->top_ks = run->top_ks = ints_of(&c->top_k, c->batch);
     p->seeds = c->seed.rows;
     p->offsets = c->offset.rows;
 }
@@ -136,6 +149,7 @@ static void teardown(struct run *run)
     free(run->temperatures);
     free(run->top_ps);
     free(run->min_ps);
+    free(run->top_ks);
 }
 
 static int call(sample_ctx *ctx, const struct corpus_case *c, struct run *run)
@@ -319,11 +333,8 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, corpus_file, 0, nfiles * nbackends);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int status = harness_run(s);
     for (int i = 0; i < nfiles; i++)
         free(files[i]);
-    return failed ? 1 : 0;
+    return status;
 }

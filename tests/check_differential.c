@@ -350,9 +350,6 @@ int main(void)
     tcase_add_loop_test(tc, top1_is_argmax, 0, nbackends);
     tcase_add_loop_test(tc, kept_set_agrees, 0, nbackends);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    int status = harness_run(s);
+    return status;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "corpus.h"
+#include "harness.h"
 #include "sample_exact.h"
 
 /* Random123 1.14, tests/kat_vectors: "philox4x32 10" lines (counter, key, expected). */
@@ -208,9 +209,6 @@ int main(void)
     tcase_add_test(tc, weights_by_hand);
     tcase_add_test(tc, rank_keys);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    int status = harness_run(s);
+    return status;
 }

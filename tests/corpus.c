@@ -49,36 +49,17 @@ static int64_t dec(const char *s)
     return strtoll(s, NULL, 10);
 }
 
-static void per_row_f32(struct corpus_f32 *p, char **f, int n, int64_t batch)
+/* "NAME VALUE" or "NAME rows V0 V1 ...", numbers in the given base (signed). */
+static void per_row(struct corpus_param *p, char **f, int n, int64_t batch, int base)
 {
     if (n >= 2 && strcmp(f[1], "rows") == 0) {
         p->rows = xcalloc((size_t)(batch > 0 ? batch : 1), sizeof *p->rows);
         for (int i = 2; i < n && i - 2 < batch; i++)
-            p->rows[i - 2] = (uint32_t)hex(f[i]);
+            p->rows[i - 2] = f[i][0] == '-' ? (uint64_t)strtoll(f[i], NULL, base)
+                                            : strtoull(f[i], NULL, base);
     } else {
-        p->value = (uint32_t)hex(f[1]);
-    }
-}
-
-static void per_row_i32(struct corpus_i32 *p, char **f, int n, int64_t batch)
-{
-    if (n >= 2 && strcmp(f[1], "rows") == 0) {
-        p->rows = xcalloc((size_t)(batch > 0 ? batch : 1), sizeof *p->rows);
-        for (int i = 2; i < n && i - 2 < batch; i++)
-            p->rows[i - 2] = (int32_t)dec(f[i]);
-    } else {
-        p->value = (int32_t)dec(f[1]);
-    }
-}
-
-static void per_row_u64(struct corpus_u64 *p, char **f, int n, int64_t batch)
-{
-    if (n >= 2 && strcmp(f[1], "rows") == 0) {
-        p->rows = xcalloc((size_t)(batch > 0 ? batch : 1), sizeof *p->rows);
-        for (int i = 2; i < n && i - 2 < batch; i++)
-            p->rows[i - 2] = strtoull(f[i], NULL, 10);
-    } else {
-        p->value = strtoull(f[1], NULL, 10);
+        p->value = f[1][0] == '-' ? (uint64_t)strtoll(f[1], NULL, base)
+                                  : strtoull(f[1], NULL, base);
     }
 }
 
@@ -187,17 +168,17 @@ static void parse_directive(struct corpus_case *c, char **f, int n)
             abort();
         c->edits[c->nedits++] = (struct corpus_edit){dec(f[1]), dec(f[2]), (uint32_t)hex(f[3])};
     } else if (strcmp(d, "temperature") == 0) {
-        per_row_f32(&c->temperature, f, n, c->batch);
+        per_row(&c->temperature, f, n, c->batch, 16);
     } else if (strcmp(d, "top_k") == 0) {
-        per_row_i32(&c->top_k, f, n, c->batch);
+        per_row(&c->top_k, f, n, c->batch, 10);
     } else if (strcmp(d, "top_p") == 0) {
-        per_row_f32(&c->top_p, f, n, c->batch);
+        per_row(&c->top_p, f, n, c->batch, 16);
     } else if (strcmp(d, "min_p") == 0) {
-        per_row_f32(&c->min_p, f, n, c->batch);
+        per_row(&c->min_p, f, n, c->batch, 16);
     } else if (strcmp(d, "seed") == 0) {
-        per_row_u64(&c->seed, f, n, c->batch);
+        per_row(&c->seed, f, n, c->batch, 10);
     } else if (strcmp(d, "offset") == 0) {
-        per_row_u64(&c->offset, f, n, c->batch);
+        per_row(&c->offset, f, n, c->batch, 10);
     } else if (strcmp(d, "fault") == 0) {
         parse_fault(c, f, n);
     } else if (strcmp(d, "expect") == 0) {

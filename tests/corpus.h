@@ -8,10 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* A batch value or a per-row array (rows != NULL, B entries). */
-struct corpus_u64 { uint64_t value; uint64_t *rows; };
-struct corpus_i32 { int32_t value; int32_t *rows; };
-struct corpus_f32 { uint32_t value; uint32_t *rows; }; /* float32 bit patterns */
+/* A batch value or a per-row array (rows != NULL, B entries): integers as
+ * written, floats as their float32 bit patterns. */
+struct corpus_param { uint64_t value; uint64_t *rows; };
 
 struct corpus_edit { int64_t row, index; uint32_t value; };
 
@@ -31,9 +30,7 @@ struct corpus_case {
     uint32_t **row_values;
     int nedits;
     struct corpus_edit *edits;
-    struct corpus_f32 temperature, top_p, min_p;
-    struct corpus_i32 top_k;
-    struct corpus_u64 seed, offset;
+    struct corpus_param temperature, top_p, min_p, top_k, seed, offset;
     /* faults */
     int null_tensor, null_data, null_output, null_params;
     int64_t tensor_size, params_size; /* -1 = correct */

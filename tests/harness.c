@@ -43,3 +43,12 @@ uint64_t harness_fnv1a(const float *values, int64_t n)
     }
     return h;
 }
+
+int harness_run(Suite *suite)
+{
+    SRunner *sr = srunner_create(suite);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

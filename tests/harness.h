@@ -5,6 +5,7 @@
 #ifndef SAMPLE_TEST_HARNESS_H
 #define SAMPLE_TEST_HARNESS_H
 
+#include <check.h>
 #include <stdint.h>
 
 #include "sample.h"
@@ -17,6 +18,9 @@ int harness_usable_backends(const char *names[HARNESS_MAX_BACKENDS]);
 /* A context on exactly this backend; aborts the test when that fails, and
  * checks that the context really runs the backend it was asked for. */
 sample_ctx *harness_context(const char *backend);
+
+/* Runs a suite; the process exit status: 0 if every test passed. */
+int harness_run(Suite *suite);
 
 /* FNV-1a 64 over n float32 bit patterns, each as 4 little-endian bytes. */
 uint64_t harness_fnv1a(const float *values, int64_t n);
