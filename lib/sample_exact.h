@@ -235,15 +235,18 @@ SAMPLE_HD uint64_t sample_prob_weight(float p, int E)
     return sample_floor_scaled(sample_f32_bits(p) & 0x7fffffffu, 40 - E);
 }
 
-/* SPEC 2.2: sexp(z) for -64 <= z <= 0, exactly the spec's sequence of float steps. */
-SAMPLE_HD float sample_sexp(float z)
+/*
+ * SPEC 2.2: sexp(z) for -64 <= z <= 0 is p * 2^k; this returns p and sets *k,
+ * exactly the spec's sequence of float steps.
+ */
+SAMPLE_HD float sample_sexp_reduced(float z, float *k)
 {
     const float l2e = sample_f32_from_bits(0x3FB8AA3Bu);
     const float ln2_hi = sample_f32_from_bits(0x3F317200u);
     const float ln2_lo = sample_f32_from_bits(0x35BFBE8Eu);
-    float k = rintf(z * l2e);
-    float r = fmaf(-k, ln2_hi, z);
-    r = fmaf(-k, ln2_lo, r);
+    float kf = rintf(z * l2e);
+    float r = fmaf(-kf, ln2_hi, z);
+    r = fmaf(-kf, ln2_lo, r);
     float p = sample_f32_from_bits(0x39500D01u);
     p = fmaf(p, r, sample_f32_from_bits(0x3AB60B61u));
     p = fmaf(p, r, sample_f32_from_bits(0x3C088889u));
@@ -252,7 +255,29 @@ SAMPLE_HD float sample_sexp(float z)
     p = fmaf(p, r, 0.5f);
     p = fmaf(p, r, 1.0f);
     p = fmaf(p, r, 1.0f);
+    *k = kf;
+    return p;
+}
+
+/* SPEC 2.2: sexp(z) for -64 <= z <= 0. */
+SAMPLE_HD float sample_sexp(float z)
+{
+    float k;
+    float p = sample_sexp_reduced(z, &k);
     return ldexpf(p, (int)k);
+}
+
+/*
+ * sexp(z) * 2^s for -64 <= z <= 0 and 0 <= s <= 64, with no library call, so that
+ * loops of it vectorise.  The same bits as ldexpf(sample_sexp(z), s): k >= -93 and
+ * p is in (0.7, 1.5), so p * 2^(k+s) is a normal float and multiplying p by the
+ * normal power of two 2^(k+s) is exact, as ldexpf is.
+ */
+SAMPLE_HD float sample_sexp_scaled(float z, int s)
+{
+    float k;
+    float p = sample_sexp_reduced(z, &k);
+    return p * sample_f32_from_bits((uint32_t)((int)k + s + 127) << 23);
 }
 
 /* SPEC 2.2, T > 0: the weight of a logit l (not NaN, not +inf) given the row maximum mx. */
