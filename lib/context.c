@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "alloc.h"
 #include "context.h"
 
 static _Thread_local char create_error[SAMPLE_MESSAGE_MAX];
@@ -125,7 +126,7 @@ int sample_create(sample_ctx **out, const sample_options *options)
         return fail(SAMPLE_ERR_ARGUMENT, "sample_create: device %d or threads %d out of range",
                     (int)options->device, (int)options->threads);
 
-    sample_ctx *ctx = calloc(1, sizeof *ctx);
+    sample_ctx *ctx = sample_calloc(1, sizeof *ctx);
     if (!ctx)
         return fail(SAMPLE_ERR_NO_MEMORY, "sample_create: out of memory");
 
@@ -138,7 +139,7 @@ int sample_create(sample_ctx **out, const sample_options *options)
                      ? open_auto(ctx, options)
                      : open_named(ctx, name, source, options);
     if (status != SAMPLE_OK) {
-        free(ctx);
+        sample_free(ctx);
         return status;
     }
     *out = ctx;
@@ -150,7 +151,7 @@ void sample_destroy(sample_ctx *ctx)
     if (!ctx)
         return;
     ctx->backend->close(ctx->state);
-    free(ctx);
+    sample_free(ctx);
 }
 
 const char *sample_backend(const sample_ctx *ctx)

@@ -133,7 +133,7 @@ static inline int32_t low20(float w)
 }
 
 OMP_KERNEL void omp_sums(const float *x, int64_t n, float scale, float hi, float lo,
-                         struct omp_sums *s)
+                         struct omp_sums *s, uint64_t *blocks)
 {
     struct omp_sums r = {0, 0, 0, 0, 0};
     for (int64_t b = 0; b < n; b += OMP_BLOCK) {
@@ -153,7 +153,9 @@ OMP_KERNEL void omp_sums(const float *x, int64_t n, float scale, float hi, float
             lc += above_lo;
         }
         r.total += ((uint64_t)th << 20) + (uint64_t)tl;
-        r.mass_hi += ((uint64_t)hh << 20) + (uint64_t)hl;
+        uint64_t block_hi = ((uint64_t)hh << 20) + (uint64_t)hl;
+        blocks[b / OMP_BLOCK] = block_hi;
+        r.mass_hi += block_hi;
         r.count_hi += (uint64_t)hc;
         r.mass_lo += ((uint64_t)lh << 20) + (uint64_t)ll;
         r.count_lo += (uint64_t)lc;

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "scalar.h"
 
 /* Per-context buffers, grown to the largest V seen, never shrunk. */
@@ -20,13 +21,13 @@ static int reserve(struct scalar_state *s, int64_t vocab)
 {
     if (vocab <= s->capacity)
         return SAMPLE_OK;
-    uint64_t *w = realloc(s->weights, (size_t)vocab * sizeof *w);
+    uint64_t *w = sample_realloc(s->weights, (size_t)vocab * sizeof *w);
     if (w)
         s->weights = w;
-    uint64_t *k = realloc(s->keys, (size_t)vocab * sizeof *k);
+    uint64_t *k = sample_realloc(s->keys, (size_t)vocab * sizeof *k);
     if (k)
         s->keys = k;
-    uint64_t *t = realloc(s->tmp, (size_t)vocab * sizeof *t);
+    uint64_t *t = sample_realloc(s->tmp, (size_t)vocab * sizeof *t);
     if (t)
         s->tmp = t;
     if (!w || !k || !t)
@@ -150,7 +151,7 @@ static int scalar_open(const sample_options *options, void **state, char *msg, s
     (void)options;
     (void)msg;
     (void)msglen;
-    *state = calloc(1, sizeof(struct scalar_state));
+    *state = sample_calloc(1, sizeof(struct scalar_state));
     return *state ? SAMPLE_OK : SAMPLE_ERR_NO_MEMORY;
 }
 
@@ -159,10 +160,10 @@ static void scalar_close(void *state)
     struct scalar_state *s = state;
     if (!s)
         return;
-    free(s->weights);
-    free(s->keys);
-    free(s->tmp);
-    free(s);
+    sample_free(s->weights);
+    sample_free(s->keys);
+    sample_free(s->tmp);
+    sample_free(s);
 }
 
 const struct sample_backend sample_backend_scalar = {
