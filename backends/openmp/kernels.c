@@ -18,12 +18,23 @@ typedef uint32_t omp_bits __attribute__((may_alias));
 /* Values tested at once by the searches. */
 #define GROUP 64
 
+/* Independent float accumulators of an approximate sum (no reassociation needed). */
+#define LANES 16
+
 #define TWO20 1048576.0f
 #define TWO40 1099511627776.0f
 
 static inline float weight(float x, float scale)
 {
     return floorf(x * scale) + 0.0f; /* + 0 turns -0 into +0 */
+}
+
+static double lane_sum(const float *lane)
+{
+    double sum = 0;
+    for (int q = 0; q < LANES; q++)
+        sum += lane[q];
+    return sum;
 }
 
 OMP_KERNEL int omp_scan_probs(const float *x, int64_t n, int32_t *max_bits)
@@ -39,6 +50,18 @@ OMP_KERNEL int omp_scan_probs(const float *x, int64_t n, int32_t *max_bits)
     }
     *max_bits = m;
     return bad;
+}
+
+OMP_KERNEL double omp_approx_sum(const float *x, int64_t n)
+{
+    float lane[LANES] = {0};
+    int64_t j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int q = 0; q < LANES; q++)
+            lane[q] += x[j + q];
+    for (; j < n; j++)
+        lane[0] += x[j];
+    return lane_sum(lane);
 }
 
 OMP_KERNEL int omp_scan_logits(const float *x, int64_t n, int32_t *max_key)
@@ -85,43 +108,6 @@ OMP_KERNEL void omp_logit_weights(const float *x, int64_t n, float mx, float t, 
     }
 }
 
-OMP_KERNEL int64_t omp_next_above(const float *x, int64_t n, float scale, float thr)
-{
-    int64_t j = 0;
-    for (; j + GROUP <= n; j += GROUP) {
-        int hit = 0;
-        for (int q = 0; q < GROUP; q++)
-            hit |= floorf(x[j + q] * scale) > thr;
-        if (hit)
-            break;
-    }
-    for (; j < n; j++)
-        if (floorf(x[j] * scale) > thr)
-            return j;
-    return n;
-}
-
-OMP_KERNEL int64_t omp_next_between(const float *x, int64_t n, float scale, float lo,
-                                    float hi)
-{
-    int64_t j = 0;
-    for (; j + GROUP <= n; j += GROUP) {
-        int hit = 0;
-        for (int q = 0; q < GROUP; q++) {
-            float w = floorf(x[j + q] * scale);
-            hit |= (w >= lo) & (w < hi);
-        }
-        if (hit)
-            break;
-    }
-    for (; j < n; j++) {
-        float w = floorf(x[j] * scale);
-        if (w >= lo && w < hi)
-            return j;
-    }
-    return n;
-}
-
 /* h and l of a weight, see the top of the file. */
 static inline int32_t high20(float w)
 {
@@ -132,33 +118,28 @@ static inline int32_t low20(float w)
     return (int32_t)(w - floorf(w * (1.0f / TWO20)) * TWO20);
 }
 
-OMP_KERNEL void omp_sums(const float *x, int64_t n, float scale, float hi, float lo,
-                         struct omp_sums *s, uint64_t *blocks)
+OMP_KERNEL void omp_sums(const float *x, int64_t n, float scale, float hi, struct omp_sums *s,
+                         uint64_t *blocks)
 {
-    struct omp_sums r = {0, 0, 0, 0, 0};
+    struct omp_sums r = {0, 0, 0};
     for (int64_t b = 0; b < n; b += OMP_BLOCK) {
         int64_t end = n - b < OMP_BLOCK ? n - b : OMP_BLOCK;
-        int32_t th = 0, tl = 0, hh = 0, hl = 0, hc = 0, lh = 0, ll = 0, lc = 0;
+        int32_t th = 0, tl = 0, hh = 0, hl = 0, hc = 0;
         for (int64_t j = b; j < b + end; j++) {
             float w = floorf(x[j] * scale);
             int32_t h = high20(w), l = low20(w);
-            int32_t above_hi = w >= hi, above_lo = w >= lo;
+            int32_t above = w >= hi;
             th += h;
             tl += l;
-            hh += above_hi ? h : 0;
-            hl += above_hi ? l : 0;
-            hc += above_hi;
-            lh += above_lo ? h : 0;
-            ll += above_lo ? l : 0;
-            lc += above_lo;
+            hh += above ? h : 0;
+            hl += above ? l : 0;
+            hc += above;
         }
-        r.total += ((uint64_t)th << 20) + (uint64_t)tl;
         uint64_t block_hi = ((uint64_t)hh << 20) + (uint64_t)hl;
         blocks[b / OMP_BLOCK] = block_hi;
+        r.total += ((uint64_t)th << 20) + (uint64_t)tl;
         r.mass_hi += block_hi;
         r.count_hi += (uint64_t)hc;
-        r.mass_lo += ((uint64_t)lh << 20) + (uint64_t)ll;
-        r.count_lo += (uint64_t)lc;
     }
     *s = r;
 }

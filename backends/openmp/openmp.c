@@ -15,13 +15,13 @@
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "alloc.h"
 #include "openmp.h"
 
 static void *grow(void *p, int64_t n, size_t size, int *failed)
 {
-    void *q = realloc(p, (size_t)n * size);
+    void *q = sample_realloc(p, (size_t)n * size);
     if (!q) {
         *failed = 1;
         return p;
@@ -108,37 +108,35 @@ static void openmp_close(void *state)
         return;
     for (int t = 0; t < s->threads; t++) {
         struct omp_slot *slot = &s->slots[t];
-        free(slot->list.idx);
-        free(slot->list.w);
-        free(slot->tmp.idx);
-        free(slot->tmp.w);
-        free(slot->wide);
-        free(slot->weights);
-        free(slot->blocks);
+        sample_free(slot->list.idx);
+        sample_free(slot->list.w);
+        sample_free(slot->tmp.idx);
+        sample_free(slot->tmp.w);
+        sample_free(slot->wide);
+        sample_free(slot->weights);
+        sample_free(slot->blocks);
     }
-    free(s->slots);
-    free(s->merged.idx);
-    free(s->merged.w);
-    free(s->faults);
-    free(s->fault_index);
-    free(s);
+    sample_free(s->slots);
+    sample_free(s->merged.idx);
+    sample_free(s->merged.w);
+    sample_free(s->faults);
+    sample_free(s->fault_index);
+    sample_free(s);
 }
 
 static int openmp_open(const sample_options *options, void **state, char *msg, size_t msglen)
 {
     (void)msg;
     (void)msglen;
-    struct omp_state *s = calloc(1, sizeof *s);
+    struct omp_state *s = sample_calloc(1, sizeof *s);
     if (!s)
         return SAMPLE_ERR_NO_MEMORY;
     s->threads = options->threads > 0 ? options->threads : omp_get_max_threads();
-    size_t size = sizeof(struct omp_slot) * (size_t)s->threads;
-    s->slots = aligned_alloc(64, (size + 63) / 64 * 64);
+    s->slots = sample_calloc((size_t)s->threads, sizeof *s->slots);
     if (!s->slots) {
-        free(s);
+        sample_free(s);
         return SAMPLE_ERR_NO_MEMORY;
     }
-    memset(s->slots, 0, size);
     *state = s;
     return SAMPLE_OK;
 }

@@ -51,29 +51,26 @@ struct omp_prefix {
     uint64_t mass;
 };
 
-/* Exact sums over a chunk: all weights, and those at or above two thresholds. */
+/* Exact sums over a chunk: all weights, and those at or above a threshold. */
 struct omp_sums {
     uint64_t total;
     uint64_t mass_hi, count_hi;
-    uint64_t mass_lo, count_lo;
 };
 
 /* ---- kernels.c: the vectorised loops over one chunk of n values ------------ */
 
 /* Probabilities: nonzero if a value is NaN, infinite or negative; the largest bits. */
 int omp_scan_probs(const float *x, int64_t n, int32_t *max_bits);
+/* The sum of n values >= 0, approximately (in no fixed order). */
+double omp_approx_sum(const float *x, int64_t n);
 /* Logits: nonzero if a value is NaN or +inf; the largest value as an ordered key. */
 int omp_scan_logits(const float *x, int64_t n, int32_t *max_key);
 /* The first j with x[j] == v, or n. */
 int64_t omp_first_equal(const float *x, int64_t n, float v);
 /* SPEC 2.2 for T > 0: w[j] = the weight of logit x[j], as a float. */
 void omp_logit_weights(const float *x, int64_t n, float mx, float t, float *w);
-/* The first j with floorf(x[j] * scale) > thr, or n. */
-int64_t omp_next_above(const float *x, int64_t n, float scale, float thr);
-/* The first j with lo <= floorf(x[j] * scale) < hi, or n. */
-int64_t omp_next_between(const float *x, int64_t n, float scale, float lo, float hi);
-/* Exact sums of weights (total, >= hi, >= lo), and the mass >= hi of each block. */
-void omp_sums(const float *x, int64_t n, float scale, float hi, float lo, struct omp_sums *s,
+/* Exact sums of weights (all, and >= hi), and the mass >= hi of each block. */
+void omp_sums(const float *x, int64_t n, float scale, float hi, struct omp_sums *s,
               uint64_t *blocks);
 /* The exact mass of weights >= hi, for each block of OMP_BLOCK values. */
 void omp_block_masses(const float *x, int64_t n, float scale, float hi, uint64_t *mass);
@@ -85,16 +82,24 @@ void omp_write_mask(const float *x, const float *values, int64_t n, float wb, in
 /* float16 / bfloat16 to float32. */
 void omp_widen(const uint16_t *h, int64_t n, int dtype, float *x);
 
+/* ---- collect.c: listing the tokens of a chunk in a range of weights ------- */
+
+/* Appends to list (base + j, w_j) for each j in 0 .. n-1 in order with
+ * lo <= w_j < hi, while list->n < room; *end is the first j not examined (n
+ * when all were).  Returns list->n. */
+int64_t omp_collect(const float *x, int64_t n, float scale, float lo, float hi, int64_t base,
+                    struct omp_list *list, int64_t room, int64_t *end);
+
 /* ---- select.c: exact selection on a list, and brackets from a sample -------- */
 
 enum omp_measure { OMP_COUNT, OMP_MASS };
 
 /* Histograms of one thread: the radix of omp_select, the sample of omp_bracket. */
 #define OMP_RADIX 2048
-#define OMP_BUCKETS (41 * 64 + 2)
+#define OMP_BUCKETS (41 * 64 + 3)
 struct omp_scratch {
     uint64_t radix_count[OMP_RADIX], radix_mass[OMP_RADIX];
-    double sample_count[OMP_BUCKETS], sample_mass[OMP_BUCKETS];
+    double sample_count[OMP_BUCKETS], sample_mass[OMP_BUCKETS], sample_square[OMP_BUCKETS];
 };
 
 /* The shortest prefix (SPEC 3 order) of the list whose count or mass reaches
@@ -104,10 +109,10 @@ struct omp_prefix omp_select(const struct omp_list *list, enum omp_measure by,
                              struct omp_scratch *scratch);
 
 /* Weights [lo, hi) that likely hold the token where the count or mass from the
- * top reaches target (or, with share in (0,1), share of the whole row's mass),
- * estimated from a sample of the row. */
+ * top first reaches goal, estimated from a sample of the row; total is the
+ * row's mass (for OMP_MASS), to a relative error far below the margins. */
 void omp_bracket(const float *x, int64_t vocab, float scale, enum omp_measure by,
-                 uint64_t target, float share, float *lo, float *hi,
+                 double goal, double total, float *lo, float *hi,
                  struct omp_scratch *scratch);
 
 /* ---- topk.c: the streaming top-k candidate filter -------------------------- */
@@ -137,13 +142,15 @@ struct omp_team {
     int n;
 };
 
-/* One thread's results of a pass over its chunk. */
+/* One thread's results of a pass over its chunk (slots are far apart in memory,
+ * so threads writing their own share no cache line). */
 struct omp_part {
     int bad;
     int32_t max;               /* float bits (probabilities) or ordered key (logits) */
     int64_t first;             /* the first index equal to the maximum, or -1 */
+    double approx;             /* the chunk's mass, approximately */
     struct omp_sums sums;
-} __attribute__((aligned(64)));
+};
 
 /* What one thread owns; grown to the largest V seen, never shrunk. */
 struct omp_slot {
@@ -171,7 +178,10 @@ struct omp_row {
     int settled;               /* the bracket held the target */
     struct omp_prefix prefix;  /* the last selection */
     struct omp_list merged;    /* the team's lists, in vocabulary order */
+    uint64_t total;            /* the row's mass */
+    double approx;             /* the row's mass, approximately (floats summed) */
     uint64_t boundary, mass;   /* K and M_K */
+    int from_list;             /* K is within row->merged (else: slots[0].blocks) */
 };
 
 /* The backend's per-context state. */

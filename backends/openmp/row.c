@@ -12,7 +12,8 @@
  *    the first k tokens; top-k, top-p and min-p are then selected on it;
  *  - large top-k or top-p: a bracket of weights estimated from a sample, one
  *    exact pass that sums the weights above the bracket and lists the tokens
- *    inside it, and an exact selection on that list;
+ *    inside it, and an exact selection on that list (top-p alone first checks
+ *    whether the row is peaked: then the few heavy tokens hold K);
  *  - min-p alone, or no filter: K is every weight >= theta (or every token).
  * And last, the draw (or the row output) over K in vocabulary order.
  */
@@ -23,6 +24,11 @@
 #include "openmp.h"
 
 enum fill { FILL_NONE, FILL_PROBS, FILL_LOGITS };
+
+/* Top-p alone first tries whether at most PEAK_MAX tokens of weight at least
+ * wmax / 2^PEAK_SHIFT reach tau. */
+#define PEAK_SHIFT 10
+#define PEAK_MAX 4096
 
 static void team_sync(const struct omp_team *tm)
 {
@@ -61,6 +67,7 @@ static void begin(struct sample_call *c, int64_t r, struct omp_row *row,
     const sample_tensor *in = c->input;
     row->done = 0;
     row->bad_index = -1;
+    row->approx = 0;
     row->fault = sample_row_param_fault(c, r);
     if (in->dtype == SAMPLE_F32)
         row->x = (const float *)in->data + r * c->stride;
@@ -154,22 +161,25 @@ static void merge_lists(struct omp_state *s, struct omp_row *row, struct omp_slo
 /* After a bracket pass: whether the bracket held the target; if so, select on its list. */
 static void settle(struct omp_state *s, struct omp_row *row, struct omp_slot *slots,
                    const struct omp_team *tm, enum omp_measure by, uint64_t target,
-                   float share, int tries)
+                   int tries)
 {
-    struct omp_sums sum = {0, 0, 0, 0, 0};
+    struct omp_sums sum = {0, 0, 0};
     for (int t = 0; t < tm->n; t++) {
         const struct omp_sums *p = &slots[t].part.sums;
         sum.total += p->total;
         sum.mass_hi += p->mass_hi;
         sum.count_hi += p->count_hi;
-        sum.mass_lo += p->mass_lo;
-        sum.count_lo += p->count_lo;
     }
-    if (share > 0.0f)
-        target = sample_ceil_mul(share, sum.total); /* tau of top-p alone: M_k is the total */
+    row->total = sum.total;
+    merge_lists(s, row, slots, tm);
+    uint64_t listed = (uint64_t)row->merged.n;
+    if (by == OMP_MASS) {
+        listed = 0;
+        for (int64_t j = 0; j < row->merged.n; j++)
+            listed += (uint64_t)row->merged.w[j];
+    }
     uint64_t at_hi = by == OMP_COUNT ? sum.count_hi : sum.mass_hi;
-    uint64_t at_lo = by == OMP_COUNT ? sum.count_lo : sum.mass_lo;
-    if (at_hi >= target || at_lo < target) {
+    if (at_hi >= target || at_hi + listed < target) {
         /* The estimate missed: the boundary is above hi, or below lo. */
         if (tries >= 1) {
             row->lo = 0.0f;
@@ -183,7 +193,6 @@ static void settle(struct omp_state *s, struct omp_row *row, struct omp_slot *sl
         }
         return;
     }
-    merge_lists(s, row, slots, tm);
     struct omp_prefix p = omp_select(&row->merged, by, target - at_hi, &slots[0].tmp,
                                      &slots[0].scratch);
     p.count += sum.count_hi;
@@ -194,63 +203,127 @@ static void settle(struct omp_state *s, struct omp_row *row, struct omp_slot *sl
 
 /* ---- steps run by every thread -------------------------------------------- */
 
-/* The prefix of the order whose count or mass first reaches target (share > 0:
- * ceil(share * the row's mass)), into row->prefix; row->merged holds the tokens of
- * the final bracket, slots[0].blocks the mass above it per block. */
+/* The prefix of the order whose count or mass first reaches target, into
+ * row->prefix (a mass needs row->approx); row->merged holds the tokens of the
+ * final bracket, slots[0].blocks the mass above it per block. */
 static void select_by_bracket(struct omp_state *s, struct omp_row *row, struct omp_slot *slots,
                               const struct omp_team *tm, int64_t vocab, enum omp_measure by,
-                              uint64_t target, float share)
+                              uint64_t target)
 {
     struct omp_slot *own = &slots[tm->id];
     int64_t a, b;
     chunk(vocab, tm, &a, &b);
     if (tm->id == 0) {
-        omp_bracket(row->src, vocab, row->scale, by, target, share, &row->lo, &row->hi,
+        omp_bracket(row->src, vocab, row->scale, by, (double)target, row->approx, &row->lo,
+                    &row->hi,
                     &slots[0].scratch);
         row->settled = 0;
     }
     team_sync(tm);
     for (int tries = 0; !row->settled; tries++) {
         float lo = row->lo, hi = row->hi;
-        omp_sums(row->src + a, b - a, row->scale, hi, lo, &own->part.sums,
+        int64_t end;
+        omp_sums(row->src + a, b - a, row->scale, hi, &own->part.sums,
                  slots[0].blocks + a / OMP_BLOCK);
         own->list.n = 0;
-        for (int64_t j = a; (j += omp_next_between(row->src + j, b - j, row->scale, lo, hi)) < b;
-             j++) {
-            own->list.idx[own->list.n] = (int32_t)j;
-            own->list.w[own->list.n] = floorf(row->src[j] * row->scale) + 0.0f;
-            own->list.n++;
-        }
+        omp_collect(row->src + a, b - a, row->scale, lo, hi, a, &own->list, b - a, &end);
         team_sync(tm);
         if (tm->id == 0)
-            settle(s, row, slots, tm, by, target, share, tries);
+            settle(s, row, slots, tm, by, target, tries);
         team_sync(tm);
     }
+    team_sync(tm); /* all have read row->settled before thread 0 may write it again */
+}
+
+/* row->approx: the row's mass, approximately (for the sample's estimates). */
+static void approx_mass(struct omp_row *row, struct omp_slot *slots, const struct omp_team *tm,
+                        int64_t vocab)
+{
+    int64_t a, b;
+    chunk(vocab, tm, &a, &b);
+    slots[tm->id].part.approx = omp_approx_sum(row->src + a, b - a) * row->scale;
+    team_sync(tm);
+    if (tm->id == 0) {
+        row->approx = 0; /* read by thread 0 only */
+        for (int t = 0; t < tm->n; t++)
+            row->approx += slots[t].part.approx;
+    }
+}
+
+/*
+ * Top-p alone: the row's mass M (row->total, row->approx), and whether the row
+ * is peaked: the few tokens weighing at least wmax / 2^PEAK_SHIFT already
+ * reach tau = ceil(P * M).  Then K lies among them: they are listed, K is
+ * selected on the list (row->boundary, row->mass, row->merged) and it returns 1.
+ */
+static int peaked(struct omp_state *s, struct omp_row *row, struct omp_slot *slots,
+                  const struct omp_team *tm, int64_t vocab, float p, float q)
+{
+    struct omp_slot *own = &slots[tm->id];
+    int64_t a, b, end;
+    chunk(vocab, tm, &a, &b);
+    float heavy = weight_ceil(row->wmax >> PEAK_SHIFT);
+    omp_sums(row->src + a, b - a, row->scale, heavy, &own->part.sums,
+             slots[0].blocks + a / OMP_BLOCK);
+    team_sync(tm);
+    if (tm->id == 0) {
+        struct omp_sums sum = {0, 0, 0};
+        for (int t = 0; t < tm->n; t++) {
+            sum.total += slots[t].part.sums.total;
+            sum.mass_hi += slots[t].part.sums.mass_hi;
+            sum.count_hi += slots[t].part.sums.count_hi;
+        }
+        row->total = sum.total;
+        row->approx = (double)sum.total;
+        row->settled = sum.mass_hi >= sample_ceil_mul(p, sum.total) && sum.count_hi <= PEAK_MAX;
+    }
+    team_sync(tm);
+    int done = row->settled;
+    if (done) {
+        own->list.n = 0;
+        omp_collect(row->src + a, b - a, row->scale, heavy, INFINITY, a, &own->list, b - a,
+                    &end);
+        team_sync(tm);
+        if (tm->id == 0) {
+            merge_lists(s, row, slots, tm);
+            uint64_t tau = sample_ceil_mul(p, row->total);
+            uint64_t bp = omp_select(&row->merged, OMP_MASS, tau, &slots[0].tmp,
+                                     &slots[0].scratch).key;
+            uint64_t theta = q != 0.0f ? sample_ceil_mul(q, row->wmax) : 0;
+            row->boundary = bp > theta << SAMPLE_INDEX_BITS ? bp : theta << SAMPLE_INDEX_BITS;
+            row->mass = omp_list_mass(&row->merged, row->boundary);
+            row->from_list = 1;
+        }
+    }
+    team_sync(tm); /* all have read row->settled before thread 0 may write it again */
+    return done;
 }
 
 /* K and M_K for large top-k, top-p, min-p alone or no filter; slots[0].blocks gets
  * the kept mass of every block. */
-static void kept_by_blocks(struct omp_state *s, struct sample_call *c, int64_t r,
-                           struct omp_row *row, struct omp_slot *slots,
+static void kept_by_blocks(struct omp_state *s, struct omp_row *row, struct omp_slot *slots,
                            const struct omp_team *tm, int64_t vocab, int32_t k, float p,
                            float q)
 {
     uint64_t bk = 0, bp = 0, bm = 0, mass_k = 0;
     int selected = 0;
-    (void)c;
-    (void)r;
+    if (tm->id == 0)
+        row->from_list = 0;
     if (k > 0) {
-        select_by_bracket(s, row, slots, tm, vocab, OMP_COUNT, (uint64_t)k, 0.0f);
+        select_by_bracket(s, row, slots, tm, vocab, OMP_COUNT, (uint64_t)k);
         bk = row->prefix.key;
         mass_k = row->prefix.mass;
         selected = 1;
     }
     if (p != 1.0f) {
-        if (k > 0)
-            select_by_bracket(s, row, slots, tm, vocab, OMP_MASS, sample_ceil_mul(p, mass_k),
-                              0.0f);
-        else
-            select_by_bracket(s, row, slots, tm, vocab, OMP_MASS, 0, p);
+        if (k > 0) {
+            approx_mass(row, slots, tm, vocab);
+            select_by_bracket(s, row, slots, tm, vocab, OMP_MASS, sample_ceil_mul(p, mass_k));
+        } else {
+            if (peaked(s, row, slots, tm, vocab, p, q))
+                return;
+            select_by_bracket(s, row, slots, tm, vocab, OMP_MASS, sample_ceil_mul(p, row->total));
+        }
         bp = row->prefix.key;
         selected = 1;
     }
@@ -292,8 +365,9 @@ static void kept_by_candidates(struct omp_state *s, struct omp_row *row, struct 
     struct omp_slot *own = &slots[tm->id];
     int64_t a, b;
     chunk(vocab, tm, &a, &b);
-    omp_topk_candidates(row->src + a, b - a, a, row->scale, k, &own->list, 2 * (int64_t)k + 1024,
-                        &own->tmp, &own->scratch);
+    int64_t cap = 2 * (int64_t)k + 1024 < vocab ? 2 * (int64_t)k + 1024 : vocab;
+    omp_topk_candidates(row->src + a, b - a, a, row->scale, k, &own->list, cap, &own->tmp,
+                        &own->scratch);
     team_sync(tm);
     if (tm->id != 0)
         return;
@@ -307,6 +381,7 @@ static void kept_by_candidates(struct omp_state *s, struct omp_row *row, struct 
     uint64_t theta = q != 0.0f ? sample_ceil_mul(q, row->wmax) : 0;
     row->boundary = max3(top.key, bp, theta << SAMPLE_INDEX_BITS);
     row->mass = omp_list_mass(&row->merged, row->boundary);
+    row->from_list = 1;
 }
 
 static void fill_weights(const struct sample_call *c, int64_t r, struct omp_row *row,
@@ -390,17 +465,16 @@ static void run(struct omp_state *s, struct sample_call *c, int64_t r, const str
     if (k >= vocab)
         k = 0;
 
-    if (k > 0 && k <= OMP_SMALL_K) {
+    if (k > 0 && k <= OMP_SMALL_K)
         kept_by_candidates(s, row, slots, tm, vocab, k, top_p, min_p);
-        if (tm->id == 0 && c->tokens)
-            c->tokens[r] = omp_draw_list(&row->merged, row->boundary, row->mass,
-                                         sample_row_draw(p, r));
-    } else {
-        kept_by_blocks(s, c, r, row, slots, tm, vocab, k, top_p, min_p);
-        if (tm->id == 0 && c->tokens)
-            c->tokens[r] = omp_draw_blocks(row->src, vocab, row->scale, slots[0].blocks,
-                                           row->boundary,
-                                           sample_mulhi64(sample_row_draw(p, r), row->mass));
+    else
+        kept_by_blocks(s, row, slots, tm, vocab, k, top_p, min_p);
+    if (tm->id == 0 && c->tokens) {
+        uint64_t u = sample_row_draw(p, r);
+        c->tokens[r] = row->from_list
+                           ? omp_draw_list(&row->merged, row->boundary, row->mass, u)
+                           : omp_draw_blocks(row->src, vocab, row->scale, slots[0].blocks,
+                                             row->boundary, sample_mulhi64(u, row->mass));
     }
     if (c->tokens)
         return;

@@ -15,7 +15,14 @@
 
 #include "openmp.h"
 
-#define RADIX_BITS 11
+/* Buckets of a radix step: about a quarter as many as tokens, within OMP_RADIX. */
+static int radix_bits(int64_t n)
+{
+    int bits = 0;
+    while (bits < 11 && ((int64_t)4 << bits) < n)
+        bits++;
+    return bits > 4 ? bits : 4;
+}
 
 static inline uint32_t wbits(float w)
 {
@@ -58,7 +65,7 @@ struct omp_prefix omp_select(const struct omp_list *list, enum omp_measure by,
             p.mass = above_mass + take * w;
             return p;
         }
-        int shift = bit_length(hi - lo) - RADIX_BITS;
+        int shift = bit_length(hi - lo) - radix_bits(src->n);
         shift = shift > 0 ? shift : 0;
         int top = (int)((hi - lo) >> shift);
         memset(count, 0, sizeof(uint64_t) * (size_t)(top + 1));
@@ -97,7 +104,7 @@ struct omp_prefix omp_select(const struct omp_list *list, enum omp_measure by,
 /* About this many values of a row are sampled. */
 #define SAMPLES 4096
 /* Margins are this many standard deviations of the estimate. */
-#define SIGMAS 5.0
+#define SIGMAS 3.0
 
 static int bucket_of(float w)
 {
@@ -114,46 +121,66 @@ static float bucket_floor(int d)
     return sample_f32_from_bits((uint32_t)(d - 1 + (127 << SUB_BITS)) << (23 - SUB_BITS));
 }
 
-void omp_bracket(const float *x, int64_t vocab, float scale, enum omp_measure by,
-                 uint64_t target, float share, float *lo, float *hi,
-                 struct omp_scratch *scratch)
+/*
+ * The estimate of the measure of the weights >= bucket_floor(d), and its margin.
+ * A count is the sampled share of the row.  A mass is the exact total less the
+ * scaled sampled mass below: the heavy tokens above, which a sample misses or
+ * overweights, then add no error.
+ */
+static void estimate(const struct omp_scratch *h, int d, enum omp_measure by, double ratio,
+                     double n, double vocab, double total, double *value, double *margin)
 {
-    double *count = scratch->sample_count, *mass = scratch->sample_mass;
-    int64_t step = vocab / SAMPLES > 1 ? vocab / SAMPLES : 1;
-    double ratio = (double)step, squares = 0, total = 0, samples = 0;
+    if (by == OMP_COUNT) {
+        double q = (n - h->sample_count[d]) / n; /* the share at or above */
+        *value = q * vocab;
+        *margin = SIGMAS * vocab * sqrt(q * (1 - q) / n) + 2 * ratio;
+        return;
+    }
+    *value = total - ratio * h->sample_mass[d];
+    *margin = SIGMAS * ratio * sqrt(h->sample_square[d]) + 2 * ratio * bucket_floor(d + 1);
+}
 
-    memset(count, 0, sizeof scratch->sample_count);
-    memset(mass, 0, sizeof scratch->sample_mass);
+void omp_bracket(const float *x, int64_t vocab, float scale, enum omp_measure by,
+                 double goal, double total, float *lo, float *hi, struct omp_scratch *h)
+{
+    int64_t step = vocab / SAMPLES > 1 ? vocab / SAMPLES : 1;
+    double n = 0;
+    int first = OMP_BUCKETS, last = 0;
+
+    /* The histograms are all zero between calls: only the sampled range is used. */
     for (int64_t i = step / 2; i < vocab; i += step) {
         double w = floorf(x[i] * scale);
-        int d = bucket_of((float)w);
-        count[d] += 1;
-        mass[d] += w;
-        squares += w * w;
-        total += w;
-        samples += 1;
+        int d = bucket_of((float)w) + 1;
+        h->sample_count[d] += 1;
+        h->sample_mass[d] += w;
+        h->sample_square[d] += w * w;
+        first = d < first ? d : first;
+        last = d > last ? d : last;
+        n += 1;
+    }
+    /* Entry d now holds the samples below bucket d (for first <= d <= last + 1). */
+    for (int d = first + 1; d <= last + 1; d++) {
+        h->sample_count[d] += h->sample_count[d - 1];
+        h->sample_mass[d] += h->sample_mass[d - 1];
+        h->sample_square[d] += h->sample_square[d - 1];
     }
 
-    const double *measure = by == OMP_COUNT ? count : mass;
-    double goal = share > 0.0f ? (double)share * total * ratio : (double)target;
-    double margin = SIGMAS * ratio * sqrt(by == OMP_COUNT ? samples : squares) + 2 * ratio;
-    /* hi: the lowest bucket floor with the estimate above it surely short of the goal;
-     * lo: the highest bucket floor with the estimate above it surely past it. */
-    double above = 0;
-    int d = OMP_BUCKETS - 1;
-    *hi = INFINITY;
-    for (; d >= 0; d--) {
-        if (above + measure[d] * ratio > goal - margin)
-            break;
-        above += measure[d] * ratio;
-        *hi = bucket_floor(d);
+    /* hi: the lowest floor with the measure above it surely short of the goal;
+     * lo: the highest floor with the measure above it surely enough.  The true
+     * measure falls as the floor rises, so these are searched over all floors:
+     * the estimate near the top can be poor (a heavy token sampled or not). */
+    double value, margin;
+    int low = -1, high = -1;
+    for (int d = last + 1; d >= first; d--) {
+        estimate(h, d, by, (double)step, n, (double)vocab, total, &value, &margin);
+        if (value + margin < goal)
+            low = d; /* the last one set is the lowest */
+        if (value - margin >= goal && d > high)
+            high = d;
     }
-    *lo = 0.0f;
-    for (; d >= 0; d--) {
-        above += measure[d] * ratio;
-        if (above >= goal + margin) {
-            *lo = bucket_floor(d);
-            break;
-        }
-    }
+    *hi = low >= 0 ? bucket_floor(low) : INFINITY;
+    *lo = high >= 0 && bucket_floor(high) < *hi ? bucket_floor(high) : 0.0f;
+
+    for (int d = first; d <= last + 1; d++)
+        h->sample_count[d] = h->sample_mass[d] = h->sample_square[d] = 0;
 }

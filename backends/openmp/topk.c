@@ -35,21 +35,15 @@ void omp_topk_candidates(const float *x, int64_t n, int64_t base, float scale, i
                          struct omp_list *list, int64_t cap, struct omp_list *tmp,
                          struct omp_scratch *scratch)
 {
-    float thr = -1.0f; /* keeps every weight until the list first fills */
-    int64_t j = 0;
+    float lo = 0.0f; /* keeps every weight until the list first fills */
+    int64_t j = 0, end;
     list->n = 0;
-    while ((j += omp_next_above(x + j, n - j, scale, thr)) < n) {
-        float w = floorf(x[j] * scale) + 0.0f;
-        if (list->n == cap) {
-            thr = keep_first(list, k, tmp, scratch);
-            if (!(w > thr)) {
-                j++;
-                continue;
-            }
-        }
-        list->idx[list->n] = (int32_t)(base + j);
-        list->w[list->n] = w;
-        list->n++;
-        j++;
+    for (;;) {
+        omp_collect(x + j, n - j, scale, lo, INFINITY, base + j, list, cap, &end);
+        j += end;
+        if (j >= n)
+            return;
+        /* The list is full: keep w > w_k from now on. */
+        lo = nextafterf(keep_first(list, k, tmp, scratch), INFINITY);
     }
 }
