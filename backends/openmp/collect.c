@@ -98,6 +98,7 @@ AVX512 static int64_t collect_avx512(const float *x, int64_t n, float scale, flo
     for (; j + 64 <= n; j += 64) {
         if (room - list->n < 64) {
             *end = j;
+            _mm256_zeroupper(); /* see pass_avx512 */
             return list->n;
         }
         __m512 w0, w1, w2, w3;
@@ -116,9 +117,158 @@ AVX512 static int64_t collect_avx512(const float *x, int64_t n, float scale, flo
         if (m3)
             store_hits(m3, w3, base + j + 48, list);
     }
+    _mm256_zeroupper(); /* see pass_avx512 */
     return collect_tail(x, j, n, scale, lo, hi, base, list, room, end);
 }
 #endif
+
+#ifdef HAVE_AVX512_COLLECT
+/* The h and l parts of 16 weights (see kernels.c), as int32 lanes. */
+AVX512 static inline void split20(__m512 w, __m512i *h, __m512i *l)
+{
+    __m512 f = _mm512_roundscale_ps(_mm512_mul_ps(w, _mm512_set1_ps(1.0f / 1048576.0f)),
+                                    _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    *h = _mm512_cvttps_epi32(f);
+    *l = _mm512_cvttps_epi32(_mm512_fnmadd_ps(f, _mm512_set1_ps(1048576.0f), w));
+}
+
+AVX512 static inline uint64_t lanes_sum(__m512i h, __m512i l)
+{
+    return ((uint64_t)(uint32_t)_mm512_reduce_add_epi32(h) << 20) +
+           (uint64_t)(uint32_t)_mm512_reduce_add_epi32(l);
+}
+
+AVX512 static void pass_avx512(const float *x, int64_t n, float scale, float heavy,
+                               float lo, float hi, int64_t base, struct omp_pass *ps)
+{
+    __m512 vs = _mm512_set1_ps(scale), vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    __m512 vheavy = _mm512_set1_ps(heavy);
+    __m512i step = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    struct omp_sums r = {0, 0, 0}, q = {0, 0, 0};
+    struct omp_list *list = ps->list, *hl = ps->heavy_list;
+    int64_t j = 0;
+    for (int64_t b = 0; b < n; b += OMP_BLOCK) {
+        int64_t end = n - b < OMP_BLOCK ? n - b : OMP_BLOCK;
+        __m512i th = _mm512_setzero_si512(), tl = th, hh = th, hlo = th, vh = th, vl = th;
+        uint64_t hc = 0, vc = 0;
+        for (j = b; j + 16 <= b + end; j += 16) {
+            __m512 w = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_loadu_ps(x + j), vs),
+                                            _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+            w = _mm512_add_ps(w, _mm512_setzero_ps());
+            __m512i h, l;
+            split20(w, &h, &l);
+            __mmask16 above = _mm512_cmp_ps_mask(w, vhi, _CMP_GE_OQ);
+            __mmask16 big = _mm512_cmp_ps_mask(w, vheavy, _CMP_GE_OQ);
+            __mmask16 in = _mm512_cmp_ps_mask(w, vlo, _CMP_GE_OQ) & ~above;
+            th = _mm512_add_epi32(th, h);
+            tl = _mm512_add_epi32(tl, l);
+            hh = _mm512_mask_add_epi32(hh, above, hh, h);
+            hlo = _mm512_mask_add_epi32(hlo, above, hlo, l);
+            vh = _mm512_mask_add_epi32(vh, big, vh, h);
+            vl = _mm512_mask_add_epi32(vl, big, vl, l);
+            hc += (uint64_t)__builtin_popcount(above);
+            vc += (uint64_t)__builtin_popcount(big);
+            if (in) {
+                if (ps->room - list->n >= 16) {
+                    __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int32_t)(base + j)), step);
+                    _mm512_storeu_si512(list->idx + list->n, _mm512_maskz_compress_epi32(in, idx));
+                    _mm512_storeu_ps(list->w + list->n, _mm512_maskz_compress_ps(in, w));
+                    list->n += __builtin_popcount(in);
+                } else {
+                    ps->full = 1;
+                }
+            }
+            if (big && hl) {
+                if (ps->heavy_room - hl->n >= 16) {
+                    __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int32_t)(base + j)), step);
+                    _mm512_storeu_si512(hl->idx + hl->n, _mm512_maskz_compress_epi32(big, idx));
+                    _mm512_storeu_ps(hl->w + hl->n, _mm512_maskz_compress_ps(big, w));
+                    hl->n += __builtin_popcount(big);
+                } else {
+                    ps->heavy_full = 1;
+                }
+            }
+        }
+        uint64_t block_hi = lanes_sum(hh, hlo), block_heavy = lanes_sum(vh, vl);
+        uint64_t block_total = lanes_sum(th, tl);
+        for (; j < b + end; j++) {
+            float w = floorf(x[j] * scale) + 0.0f;
+            uint64_t u = (uint64_t)w;
+            block_total += u;
+            if (w >= hi) {
+                block_hi += u;
+                hc++;
+            } else if (w >= lo) {
+                if (list->n < ps->room) {
+                    list->idx[list->n] = (int32_t)(base + j);
+                    list->w[list->n] = w;
+                    list->n++;
+                } else {
+                    ps->full = 1;
+                }
+            }
+            if (w >= heavy) {
+                block_heavy += u;
+                vc++;
+                if (hl) {
+                    if (hl->n < ps->heavy_room) {
+                        hl->idx[hl->n] = (int32_t)(base + j);
+                        hl->w[hl->n] = w;
+                        hl->n++;
+                    } else {
+                        ps->heavy_full = 1;
+                    }
+                }
+            }
+        }
+        ps->blocks[b / OMP_BLOCK] = block_hi;
+        r.total += block_total;
+        r.mass_hi += block_hi;
+        r.count_hi += hc;
+        q.mass_hi += block_heavy;
+        q.count_hi += vc;
+    }
+    q.total = r.total;
+    ps->sums = r;
+    ps->heavy = q;
+    _mm256_zeroupper(); /* the scalar code after it must not pay for dirty upper halves */
+}
+#endif
+
+/* Without AVX-512: the sums, then the lists, each a pass of its own. */
+static void pass_generic(const float *x, int64_t n, float scale, float heavy, float lo,
+                         float hi, int64_t base, struct omp_pass *ps)
+{
+    int64_t end;
+    omp_sums2(x, n, scale, heavy, hi, &ps->sums, &ps->heavy, ps->blocks);
+    omp_collect(x, n, scale, lo, hi, base, ps->list, ps->room, &end);
+    ps->full = end < n;
+    if (ps->heavy_list) {
+        omp_collect(x, n, scale, heavy, INFINITY, base, ps->heavy_list, ps->heavy_room, &end);
+        ps->heavy_full = end < n;
+    }
+}
+
+void omp_pass(const float *x, int64_t n, float scale, float heavy, float lo, float hi,
+              int64_t base, struct omp_pass *ps)
+{
+    ps->full = ps->heavy_full = 0;
+#ifdef HAVE_AVX512_COLLECT
+    static int avx512 = -1;
+    int have = __atomic_load_n(&avx512, __ATOMIC_RELAXED);
+    if (have < 0) {
+        __builtin_cpu_init();
+        have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+        __atomic_store_n(&avx512, have, __ATOMIC_RELAXED);
+    }
+    if (have) {
+        pass_avx512(x, n, scale, heavy, lo, hi, base, ps);
+        return;
+    }
+#endif
+    pass_generic(x, n, scale, heavy, lo, hi, base, ps);
+}
 
 typedef int64_t collect_fn(const float *x, int64_t n, float scale, float lo, float hi,
                            int64_t base, struct omp_list *list, int64_t room, int64_t *end);

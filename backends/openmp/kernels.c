@@ -144,6 +144,39 @@ OMP_KERNEL void omp_sums(const float *x, int64_t n, float scale, float hi, struc
     *s = r;
 }
 
+OMP_KERNEL void omp_sums2(const float *x, int64_t n, float scale, float heavy, float hi,
+                          struct omp_sums *s, struct omp_sums *sh, uint64_t *blocks)
+{
+    struct omp_sums r = {0, 0, 0}, q = {0, 0, 0};
+    for (int64_t b = 0; b < n; b += OMP_BLOCK) {
+        int64_t end = n - b < OMP_BLOCK ? n - b : OMP_BLOCK;
+        int32_t th = 0, tl = 0, hh = 0, hl = 0, hc = 0, vh = 0, vl = 0, vc = 0;
+        for (int64_t j = b; j < b + end; j++) {
+            float w = floorf(x[j] * scale);
+            int32_t h = high20(w), l = low20(w);
+            int32_t above = w >= hi, big = w >= heavy;
+            th += h;
+            tl += l;
+            hh += above ? h : 0;
+            hl += above ? l : 0;
+            hc += above;
+            vh += big ? h : 0;
+            vl += big ? l : 0;
+            vc += big;
+        }
+        uint64_t block_hi = ((uint64_t)hh << 20) + (uint64_t)hl;
+        blocks[b / OMP_BLOCK] = block_hi;
+        r.total += ((uint64_t)th << 20) + (uint64_t)tl;
+        r.mass_hi += block_hi;
+        r.count_hi += (uint64_t)hc;
+        q.mass_hi += ((uint64_t)vh << 20) + (uint64_t)vl;
+        q.count_hi += (uint64_t)vc;
+    }
+    q.total = r.total;
+    *s = r;
+    *sh = q;
+}
+
 OMP_KERNEL void omp_block_masses(const float *x, int64_t n, float scale, float hi,
                                  uint64_t *mass)
 {

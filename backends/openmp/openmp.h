@@ -72,6 +72,9 @@ void omp_logit_weights(const float *x, int64_t n, float mx, float t, float *w);
 /* Exact sums of weights (all, and >= hi), and the mass >= hi of each block. */
 void omp_sums(const float *x, int64_t n, float scale, float hi, struct omp_sums *s,
               uint64_t *blocks);
+/* omp_sums, and into *sh the sums at or above heavy as well. */
+void omp_sums2(const float *x, int64_t n, float scale, float heavy, float hi, struct omp_sums *s,
+               struct omp_sums *sh, uint64_t *blocks);
 /* The exact mass of weights >= hi, for each block of OMP_BLOCK values. */
 void omp_block_masses(const float *x, int64_t n, float scale, float hi, uint64_t *mass);
 /* Row outputs: kept tokens are w > wb, or w == wb at index <= imax (indices from base). */
@@ -89,6 +92,20 @@ void omp_widen(const uint16_t *h, int64_t n, int dtype, float *x);
  * when all were).  Returns list->n. */
 int64_t omp_collect(const float *x, int64_t n, float scale, float lo, float hi, int64_t base,
                     struct omp_list *list, int64_t room, int64_t *end);
+
+/* One pass of top-p alone over a chunk: the sums of omp_sums2 (mass per block
+ * at or above hi into blocks), the tokens with lo <= w < hi into list while
+ * it has room (else full is set), and, when heavy_list is given, those with
+ * w >= heavy into it while it has room (else heavy_full is set). */
+struct omp_pass {
+    struct omp_sums sums, heavy;
+    uint64_t *blocks;
+    struct omp_list *list, *heavy_list;
+    int64_t room, heavy_room;
+    int full, heavy_full;
+};
+void omp_pass(const float *x, int64_t n, float scale, float heavy, float lo, float hi,
+              int64_t base, struct omp_pass *ps);
 
 /* ---- select.c: exact selection on a list, and brackets from a sample -------- */
 
@@ -150,6 +167,8 @@ struct omp_part {
     int64_t first;             /* the first index equal to the maximum, or -1 */
     double approx;             /* the chunk's mass, approximately */
     struct omp_sums sums;
+    struct omp_sums heavy;     /* the sums at or above the peak threshold */
+    int full;                  /* the list ran out of room before the chunk's end */
 };
 
 /* What one thread owns; grown to the largest V seen, never shrunk. */
@@ -176,6 +195,8 @@ struct omp_row {
     uint64_t wmax;
     float lo, hi;              /* the current bracket of weights */
     int settled;               /* the bracket held the target */
+    int maybe, likely;         /* top-p alone: the row may be, likely is peaked */
+    int peak;                  /* top-p alone: the row is peaked */
     struct omp_prefix prefix;  /* the last selection */
     struct omp_list merged;    /* the team's lists, in vocabulary order */
     uint64_t total;            /* the row's mass */

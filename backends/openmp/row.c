@@ -28,7 +28,8 @@ enum fill { FILL_NONE, FILL_PROBS, FILL_LOGITS };
 /* Top-p alone first tries whether at most PEAK_MAX tokens of weight at least
  * wmax / 2^PEAK_SHIFT reach tau. */
 #define PEAK_SHIFT 10
-#define PEAK_MAX 4096
+#define PEAK_MAX 1024
+#define PEAK_LIKELY 12.0
 
 static void team_sync(const struct omp_team *tm)
 {
@@ -203,6 +204,10 @@ static void settle(struct omp_state *s, struct omp_row *row, struct omp_slot *sl
 
 /* ---- steps run by every thread -------------------------------------------- */
 
+static void bracket_passes(struct omp_state *s, struct omp_row *row, struct omp_slot *slots,
+                           const struct omp_team *tm, int64_t vocab, enum omp_measure by,
+                           uint64_t target, int tries);
+
 /* The prefix of the order whose count or mass first reaches target, into
  * row->prefix (a mass needs row->approx); row->merged holds the tokens of the
  * final bracket, slots[0].blocks the mass above it per block. */
@@ -210,9 +215,6 @@ static void select_by_bracket(struct omp_state *s, struct omp_row *row, struct o
                               const struct omp_team *tm, int64_t vocab, enum omp_measure by,
                               uint64_t target)
 {
-    struct omp_slot *own = &slots[tm->id];
-    int64_t a, b;
-    chunk(vocab, tm, &a, &b);
     if (tm->id == 0) {
         omp_bracket(row->src, vocab, row->scale, by, (double)target, row->approx, &row->lo,
                     &row->hi,
@@ -220,7 +222,19 @@ static void select_by_bracket(struct omp_state *s, struct omp_row *row, struct o
         row->settled = 0;
     }
     team_sync(tm);
-    for (int tries = 0; !row->settled; tries++) {
+    bracket_passes(s, row, slots, tm, vocab, by, target, 0);
+    team_sync(tm); /* all have read row->settled before thread 0 may write it again */
+}
+
+/* The bracket passes of select_by_bracket from row->lo, row->hi (tries so far). */
+static void bracket_passes(struct omp_state *s, struct omp_row *row, struct omp_slot *slots,
+                           const struct omp_team *tm, int64_t vocab, enum omp_measure by,
+                           uint64_t target, int tries)
+{
+    struct omp_slot *own = &slots[tm->id];
+    int64_t a, b;
+    chunk(vocab, tm, &a, &b);
+    for (; !row->settled; tries++) {
         float lo = row->lo, hi = row->hi;
         int64_t end;
         omp_sums(row->src + a, b - a, row->scale, hi, &own->part.sums,
@@ -232,7 +246,6 @@ static void select_by_bracket(struct omp_state *s, struct omp_row *row, struct o
             settle(s, row, slots, tm, by, target, tries);
         team_sync(tm);
     }
-    team_sync(tm); /* all have read row->settled before thread 0 may write it again */
 }
 
 /* row->approx: the row's mass, approximately (for the sample's estimates). */
@@ -251,52 +264,111 @@ static void approx_mass(struct omp_row *row, struct omp_slot *slots, const struc
 }
 
 /*
- * Top-p alone: the row's mass M (row->total, row->approx), and whether the row
- * is peaked: the few tokens weighing at least wmax / 2^PEAK_SHIFT already
- * reach tau = ceil(P * M).  Then K lies among them: they are listed, K is
- * selected on the list (row->boundary, row->mass, row->merged) and it returns 1.
+ * Top-p alone on a peaked row (row->total known): the few tokens weighing at
+ * least wmax / 2^PEAK_SHIFT already reach tau = ceil(P * M), so K lies among
+ * them: each thread's list holds its chunk's, K is selected on the list (row->boundary, row->mass,
+ * row->merged).  Returns 1.
  */
 static int peaked(struct omp_state *s, struct omp_row *row, struct omp_slot *slots,
-                  const struct omp_team *tm, int64_t vocab, float p, float q)
+                  const struct omp_team *tm, float p, float q)
+{
+    team_sync(tm);
+    if (tm->id == 0) {
+        merge_lists(s, row, slots, tm);
+        uint64_t tau = sample_ceil_mul(p, row->total);
+        uint64_t bp = omp_select(&row->merged, OMP_MASS, tau, &slots[0].tmp,
+                                 &slots[0].scratch).key;
+        uint64_t theta = q != 0.0f ? sample_ceil_mul(q, row->wmax) : 0;
+        row->boundary = bp > theta << SAMPLE_INDEX_BITS ? bp : theta << SAMPLE_INDEX_BITS;
+        row->mass = omp_list_mass(&row->merged, row->boundary);
+        row->from_list = 1;
+    }
+    team_sync(tm); /* all have read row->peak before thread 0 may write it again */
+    return 1;
+}
+
+/*
+ * Top-p alone, in one pass when the sample's bracket holds: the pass sums the
+ * row's mass, the mass at or above the peak threshold wmax / 2^PEAK_SHIFT and
+ * the mass above the bracket, and lists the tokens inside it (a bracket from
+ * the sample alone, as M is not known yet; the list is cut short when it would
+ * be long).  A peaked row then goes to peaked(); otherwise the bracket is
+ * checked as select_by_bracket() does, and on a miss it continues there with
+ * the exact mass.  Returns what peaked() returns.
+ */
+static int top_p_alone(struct omp_state *s, struct omp_row *row, struct omp_slot *slots,
+                       const struct omp_team *tm, int64_t vocab, float p, float q)
 {
     struct omp_slot *own = &slots[tm->id];
-    int64_t a, b, end;
+    int64_t a, b;
     chunk(vocab, tm, &a, &b);
+    approx_mass(row, slots, tm, vocab);
+    /* Only a row whose mass is at most about PEAK_MAX * wmax / P may be peaked
+     * (the pass then lists the heavy tokens too; a tighter bound is used, as
+     * listing them costs time), and a row with the largest token a share of
+     * more than about 1 / PEAK_LIKELY likely is: its pass has no bracket. */
+    if (tm->id == 0) {
+        row->maybe = (double)p * row->approx <= 1.01 * (PEAK_MAX / 8) * (double)row->wmax;
+        row->likely = row->approx <= PEAK_LIKELY * (double)row->wmax;
+        row->lo = row->hi = INFINITY;
+        if (!row->likely)
+            omp_bracket(row->src, vocab, row->scale, OMP_MASS, (double)p * row->approx,
+                        row->approx, &row->lo, &row->hi, &slots[0].scratch);
+        row->settled = 0;
+        row->peak = 0;
+    }
+    team_sync(tm);
+    int maybe = row->maybe, likely = row->likely;
     float heavy = weight_ceil(row->wmax >> PEAK_SHIFT);
-    omp_sums(row->src + a, b - a, row->scale, heavy, &own->part.sums,
-             slots[0].blocks + a / OMP_BLOCK);
+    struct omp_pass ps;
+    ps.blocks = slots[0].blocks + a / OMP_BLOCK;
+    own->list.n = 0;
+    own->tmp.n = 0;
+    ps.list = &own->list;
+    ps.heavy_list = maybe ? &own->tmp : NULL;
+    ps.room = (b - a) / 16 + 64 < b - a ? (b - a) / 16 + 64 : b - a;
+    ps.heavy_room = PEAK_MAX + 64 < b - a ? PEAK_MAX + 64 : b - a;
+    omp_pass(row->src + a, b - a, row->scale, heavy, row->lo, row->hi, a, &ps);
+    own->part.sums = ps.sums;
+    own->part.heavy = ps.heavy;
+    own->part.full = ps.full | (ps.heavy_full << 1);
     team_sync(tm);
     if (tm->id == 0) {
         struct omp_sums sum = {0, 0, 0};
+        int full = 0;
         for (int t = 0; t < tm->n; t++) {
-            sum.total += slots[t].part.sums.total;
-            sum.mass_hi += slots[t].part.sums.mass_hi;
-            sum.count_hi += slots[t].part.sums.count_hi;
+            sum.total += slots[t].part.heavy.total;
+            sum.mass_hi += slots[t].part.heavy.mass_hi;
+            sum.count_hi += slots[t].part.heavy.count_hi;
+            full |= slots[t].part.full;
         }
         row->total = sum.total;
         row->approx = (double)sum.total;
-        row->settled = sum.mass_hi >= sample_ceil_mul(p, sum.total) && sum.count_hi <= PEAK_MAX;
-    }
-    team_sync(tm);
-    int done = row->settled;
-    if (done) {
-        own->list.n = 0;
-        omp_collect(row->src + a, b - a, row->scale, heavy, INFINITY, a, &own->list, b - a,
-                    &end);
-        team_sync(tm);
-        if (tm->id == 0) {
-            merge_lists(s, row, slots, tm);
-            uint64_t tau = sample_ceil_mul(p, row->total);
-            uint64_t bp = omp_select(&row->merged, OMP_MASS, tau, &slots[0].tmp,
-                                     &slots[0].scratch).key;
-            uint64_t theta = q != 0.0f ? sample_ceil_mul(q, row->wmax) : 0;
-            row->boundary = bp > theta << SAMPLE_INDEX_BITS ? bp : theta << SAMPLE_INDEX_BITS;
-            row->mass = omp_list_mass(&row->merged, row->boundary);
-            row->from_list = 1;
+        uint64_t tau = sample_ceil_mul(p, sum.total);
+        /* the heavy lists are complete when they hold at most PEAK_MAX tokens */
+        row->peak = maybe && sum.mass_hi >= tau && sum.count_hi <= PEAK_MAX && !(full & 2);
+        full = (full & 1) | likely; /* with no bracket, no list to select on */
+        if (!row->peak) {
+            if (!full) {
+                settle(s, row, slots, tm, OMP_MASS, tau, 0);
+            }
+            if (!row->settled)
+                omp_bracket(row->src, vocab, row->scale, OMP_MASS, (double)tau, row->approx,
+                            &row->lo, &row->hi, &slots[0].scratch);
         }
     }
-    team_sync(tm); /* all have read row->settled before thread 0 may write it again */
-    return done;
+    team_sync(tm);
+    if (row->peak) {
+        /* the heavy lists become the lists; the bracket lists are scratch */
+        struct omp_list t = own->list;
+        own->list = own->tmp;
+        own->tmp = t;
+        return peaked(s, row, slots, tm, p, q);
+    }
+    if (!row->settled)
+        bracket_passes(s, row, slots, tm, vocab, OMP_MASS, sample_ceil_mul(p, row->total), 1);
+    team_sync(tm); /* all have read the row's fields before thread 0 writes them again */
+    return 0;
 }
 
 /* K and M_K for large top-k, top-p, min-p alone or no filter; slots[0].blocks gets
@@ -320,9 +392,8 @@ static void kept_by_blocks(struct omp_state *s, struct omp_row *row, struct omp_
             approx_mass(row, slots, tm, vocab);
             select_by_bracket(s, row, slots, tm, vocab, OMP_MASS, sample_ceil_mul(p, mass_k));
         } else {
-            if (peaked(s, row, slots, tm, vocab, p, q))
+            if (top_p_alone(s, row, slots, tm, vocab, p, q))
                 return;
-            select_by_bracket(s, row, slots, tm, vocab, OMP_MASS, sample_ceil_mul(p, row->total));
         }
         bp = row->prefix.key;
         selected = 1;

@@ -39,7 +39,7 @@ static int bit_length(uint32_t v)
     return n;
 }
 
-struct omp_prefix omp_select(const struct omp_list *list, enum omp_measure by,
+OMP_KERNEL struct omp_prefix omp_select(const struct omp_list *list, enum omp_measure by,
                              uint64_t target, struct omp_list *tmp, struct omp_scratch *scratch)
 {
     uint64_t *count = scratch->radix_count, *mass = scratch->radix_mass;
@@ -172,6 +172,12 @@ void omp_bracket(const float *x, int64_t vocab, float scale, enum omp_measure by
     double value, margin;
     int low = -1, high = -1;
     for (int d = last + 1; d >= first; d--) {
+        /* The margin is >= 0: only a value below the goal may set low, and
+         * only one at or above it may set high (the first found, d falling). */
+        double v = by == OMP_COUNT ? (n - h->sample_count[d]) / n * (double)vocab
+                                   : total - (double)step * h->sample_mass[d];
+        if (v >= goal && high >= 0)
+            continue;
         estimate(h, d, by, (double)step, n, (double)vocab, total, &value, &margin);
         if (value + margin < goal)
             low = d; /* the last one set is the lowest */
