@@ -36,6 +36,8 @@ extern "C" {
 
 /* Largest vocabulary (values in a row) a call accepts: 2^23. */
 #define SAMPLE_MAX_VOCAB 8388608
+/* Most CPU threads a context may ask for (sample_options.threads). */
+#define SAMPLE_MAX_THREADS 1024
 
 /* Return codes.  Zero is success; every failure has its own positive code. */
 typedef enum sample_status {
@@ -118,7 +120,8 @@ typedef struct sample_options {
     uint32_t flags;                    /* reserved, must be 0 */
     const char *backend;               /* "scalar", "openmp", "hip", "auto", or NULL */
     int32_t device;                    /* GPU index, or -1 for SAMPLE_DEVICE / 0 */
-    int32_t threads;                   /* CPU threads, or 0 for OMP_NUM_THREADS / all cores */
+    int32_t threads;                   /* CPU threads (<= SAMPLE_MAX_THREADS), or 0 for
+                                          OMP_NUM_THREADS / all cores */
 } sample_options;
 
 /* What sample_backend_info() reports about one backend libsample knows. */

@@ -122,7 +122,7 @@ int sample_create(sample_ctx **out, const sample_options *options)
     if (options->flags != 0)
         return fail(SAMPLE_ERR_FLAGS, "sample_create: unknown options.flags 0x%x",
                     (unsigned)options->flags);
-    if (options->device < -1 || options->threads < 0)
+    if (options->device < -1 || options->threads < 0 || options->threads > SAMPLE_MAX_THREADS)
         return fail(SAMPLE_ERR_ARGUMENT, "sample_create: device %d or threads %d out of range",
                     (int)options->device, (int)options->threads);
 

@@ -105,6 +105,9 @@ START_TEST(create_bad_arguments)
     o.threads = -1;
     ck_assert_int_eq(sample_create(&ctx, &o), SAMPLE_ERR_ARGUMENT);
     sample_options_init(&o);
+    o.threads = SAMPLE_MAX_THREADS + 1;
+    ck_assert_int_eq(sample_create(&ctx, &o), SAMPLE_ERR_ARGUMENT);
+    sample_options_init(&o);
     o.device = -2;
     ck_assert_int_eq(sample_create(&ctx, &o), SAMPLE_ERR_ARGUMENT);
     ck_assert_ptr_null(ctx);

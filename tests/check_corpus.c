@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "corpus.h"
+#include "corpus_reader.h"
 #include "harness.h"
 
 #define MAX_FILES 64

@@ -9,7 +9,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
-#include "corpus.h"
+#include "corpus_reader.h"
 #include "harness.h"
 #include "sample_exact.h"
 

@@ -22,10 +22,18 @@
 
 #include "backend.h"
 
-/* Vectorised loops get an AVX-512 and an AVX2+FMA version chosen at load time. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define OMP_KERNEL \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+/*
+ * Vectorised loops get an AVX-512 and an AVX2+FMA version chosen at load time.
+ * The choice is an ifunc resolver, which runs before a sanitizer's runtime is
+ * ready (the program crashes while loading), so sanitizer builds take the
+ * default version.  gcc gives the resolver default visibility whatever
+ * -fvisibility says, hence the explicit hidden.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define OMP_KERNEL                                                                       \
+    __attribute__((visibility("hidden"),                                                \
+                   target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define OMP_KERNEL
 #endif

@@ -307,8 +307,18 @@ static int nctx;
 static int nbackends; /* how many sample_backend_info lists */
 static sample_backend_desc backends[MAX_CTX];
 
+/* What the inputs exercised; printed at exit when FUZZ_API_STATS is set. */
+static struct {
+    unsigned long inputs, calls, arg_failures, empty, valid_rows, invalid_rows, misc;
+} stats;
+
 static void teardown(void)
 {
+    if (getenv("FUZZ_API_STATS"))
+        fprintf(stderr, "fuzz_api: %lu inputs, %lu calls: %lu argument failures, %lu with "
+                "B = 0, %lu valid and %lu invalid rows checked; %lu other calls\n",
+                stats.inputs, stats.calls, stats.arg_failures, stats.empty, stats.valid_rows,
+                stats.invalid_rows, stats.misc);
     for (int i = 0; i < nctx; i++)
         sample_destroy(ctxs[i].ctx);
     nctx = 0;
@@ -362,6 +372,7 @@ static void setup(void)
 struct call {
     enum op op;
     int wild;            /* B, V and the strides are any 64-bit values */
+    int real;            /* the buffers are those of B, V and the strides */
     sample_tensor t;     /* as passed (faults applied) */
     sample_params p;     /* as passed (faults applied) */
     int64_t out_stride;  /* as passed */
@@ -851,6 +862,8 @@ static void check_rows(const struct call *c, const char *label, int status, cons
 
 static void run_call(struct call *c, void *data, size_t data_bytes)
 {
+    if (getenv("FUZZ_API_VERBOSE"))
+        fprintf(stderr, "fuzz_api: %s\n", call_text);
     void *out = malloc(c->out_bytes);
     void *blank = malloc(c->out_bytes);    /* the sentinel: what an untouched output is */
     void *ref = malloc(c->out_bytes);      /* the scalar backend's output */
@@ -868,13 +881,18 @@ static void run_call(struct call *c, void *data, size_t data_bytes)
     for (int i = 0; i < nctx; i++) {
         const struct fctx *f = &ctxs[i];
         int want = expect_args(c, f->device_memory);
-        if (want < 0 && c->wild && c->t.batch > 0)
+        if (want < 0 && !c->real && c->t.batch > 0)
             continue; /* no buffer of that shape here: never make the call */
         if (want < 0 && f->device_memory && c->t.memory == SAMPLE_DEVICE)
             continue; /* host memory passed as device memory would be our bug */
         memcpy(out, blank, c->out_bytes);
         sample_ctx *ctx = c->null_ctx ? NULL : f->ctx;
         int status = call_op(ctx, c, out);
+        stats.calls++;
+        if (want >= 0)
+            stats.arg_failures++;
+        else if (c->t.batch == 0)
+            stats.empty++;
 
         if (want >= 0 || c->t.batch == 0) {
             int w = want >= 0 ? want : SAMPLE_OK;
@@ -920,6 +938,8 @@ static void run_call(struct call *c, void *data, size_t data_bytes)
                          (unsigned)g[k], (unsigned)s[k]);
         }
         check_rows(c, f->label, status, out, expected, valid, first_invalid, ctx);
+        for (int64_t r = 0; r < b; r++)
+            *(valid[r] ? &stats.valid_rows : &stats.invalid_rows) += 1;
     }
     if (memcmp(before, data, data_bytes) != 0)
         fail("the input rows were modified");
@@ -1035,13 +1055,19 @@ static void api_call(struct reader *rd, enum op op)
         c.p.offset = rd64(rd);
     }
     struct fault fault1 = rd_fault(rd), fault2 = rd_fault(rd); /* applied last */
+    /* a fault that sets another valid dtype: the rows are made in that one */
+    if (fault1.code == 7 && fault1.value <= SAMPLE_BF16)
+        dtype = fault1.value;
+    if (fault2.code == 7 && fault2.value <= SAMPLE_BF16)
+        dtype = fault2.value;
     unsigned gen = rd8(rd) % NGEN, gen_param = rd8(rd);
     uint64_t gen_seed = rd64(rd);
 
     /* The buffers: exact sizes, so that a read or write past them is caught. */
-    int stride_ok = stride == 0 || stride >= v;
-    int out_ok = out_stride == 0 || out_stride >= v;
     int64_t se = stride ? stride : v, ose = out_stride ? out_stride : v;
+    int stride_ok = !c.wild && se >= v && se <= v + 8;  /* buffers of that shape */
+    int out_ok = !c.wild && ose >= v && ose <= v + 8;
+    c.real = stride_ok && (out_ok || !is_row_op(op));
     size_t n_in = 4, n_rows = 1;
     if (!c.wild) {
         n_in = (size_t)(b > 0 && stride_ok ? (b - 1) * se + v : v);
@@ -1104,7 +1130,7 @@ static void api_call(struct reader *rd, enum op op)
     apply_fault(fault2, &c);
 
     if (is_row_op(op))
-        c.out_bytes = 4 * (size_t)(!c.wild && b > 0 && out_ok ? (b - 1) * ose + v : 1);
+        c.out_bytes = 4 * (size_t)(b > 0 && out_ok ? (b - 1) * ose + v : 1);
     else
         c.out_bytes = 4 * n_rows;
     describe(&c, gen, gen_param);
@@ -1289,10 +1315,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     setup();
     struct reader rd = {data, data + size};
     enum op op = (enum op)(rd8(&rd) % OP_COUNT);
-    if (op == OP_MISC)
+    stats.inputs++;
+    if (op == OP_MISC) {
+        stats.misc++;
         misc_call(&rd);
-    else
+    } else {
         api_call(&rd, op);
+    }
     ws_free();
     return 0;
 }

@@ -1,9 +1,9 @@
 /*
- * corpus.h - reading the corpus files of tests/corpus (format: FORMAT.md there)
+ * corpus_reader.h - reading the corpus files of tests/corpus (format: FORMAT.md there)
  * and building each case's input exactly as the oracle did.
  */
-#ifndef SAMPLE_TEST_CORPUS_H
-#define SAMPLE_TEST_CORPUS_H
+#ifndef SAMPLE_TEST_CORPUS_READER_H
+#define SAMPLE_TEST_CORPUS_READER_H
 
 #include <stdint.h>
 #include <stdio.h>

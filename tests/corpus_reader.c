@@ -1,5 +1,5 @@
 /*
- * corpus.c - the corpus reader and the input generators of FORMAT.md.
+ * corpus_reader.c - the corpus reader and the input generators of FORMAT.md.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "corpus.h"
+#include "corpus_reader.h"
 #include "sample_exact.h"
 
 #define MAX_FIELDS_GROW 64
