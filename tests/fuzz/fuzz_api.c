@@ -1190,8 +1190,6 @@ static void fuzz_create(struct reader *r)
         o.threads = -(int32_t)(tsel & 0x7f);
     else
         o.threads = (int32_t)rd32(r);
-    if (o.threads > 4096) /* a cap of this harness's, not of the library's: see README */
-        o.threads = 4096 + o.threads % 2;
     int null_out = (flags & 4) != 0, null_opts = (flags & 8) != 0;
     const char *env = getenv("SAMPLE_BACKEND");
 
@@ -1213,8 +1211,8 @@ static void fuzz_create(struct reader *r)
         want = SAMPLE_ERR_STRUCT_SIZE;
     else if (eff->flags != 0)
         want = SAMPLE_ERR_FLAGS;
-    else if (eff->device < -1 || eff->threads < 0)
-        want = SAMPLE_ERR_ARGUMENT;
+    else if (eff->device < -1 || eff->threads < 0 || eff->threads > 1024)
+        want = SAMPLE_ERR_ARGUMENT; /* 1024: SAMPLE_MAX_THREADS, as sample_create(3) says */
     else if (!name || !*name || name_is(name, "auto"))
         want = SAMPLE_OK;
     else {
