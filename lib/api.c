@@ -157,7 +157,7 @@ static int run(sample_ctx *ctx, const char *fn, struct sample_call *c, const voi
     int status = ctx->backend->run(ctx->state, c);
     if (status != SAMPLE_OK)
         return set_error(ctx, status, "%s: backend %s: %s", fn, ctx->backend->name,
-                         sample_strerror(status));
+                         c->message[0] ? c->message : sample_strerror(status));
     return report_rows(ctx, c);
 }
 

@@ -18,7 +18,7 @@
 #include "sample_exact.h"
 
 /* Bump when struct sample_backend or struct sample_call changes incompatibly. */
-#define SAMPLE_BACKEND_ABI 1
+#define SAMPLE_BACKEND_ABI 2
 
 /* What a backend can do besides host-memory calls. */
 #define SAMPLE_SUPPORTS_DEVICE_MEMORY 0x1u
@@ -48,6 +48,9 @@ struct sample_call {
     int64_t first_bad_row;
     enum sample_row_fault first_bad_fault;
     int64_t first_bad_index;   /* the element that made it invalid, or -1 */
+
+    /* Set by a backend that fails a call: what went wrong, for sample_last_error(). */
+    char message[200];
 };
 
 struct sample_backend {
@@ -60,7 +63,9 @@ struct sample_backend {
     /* A per-context state; a sample_status, with a message in msg on failure. */
     int (*open)(const sample_options *options, void **state, char *msg, size_t msglen);
     void (*close)(void *state);
-    /* Run one checked call: SAMPLE_OK (row faults go in the call), NO_MEMORY or DEVICE. */
+    /* Run one checked call: SAMPLE_OK (row faults go in the call), or a failure
+     * (NO_MEMORY, DEVICE, ARGUMENT for memory that is not what the tensor says),
+     * with the reason in call->message. */
     int (*run)(void *state, struct sample_call *call);
 };
 

@@ -20,6 +20,8 @@ enum sample_backend_id { SAMPLE_ID_HIP, SAMPLE_ID_OPENMP, SAMPLE_ID_SCALAR, SAMP
 const char *sample_backend_id_name(enum sample_backend_id id);
 /* The backend's table, or NULL when it is not built into this library. */
 const struct sample_backend *sample_backend_table(enum sample_backend_id id);
+/* Whether configure built it (the hip module may still be missing at run time). */
+int sample_backend_built(enum sample_backend_id id);
 /* Whether a built backend can run here (probed once, thread-safe); *why if not. */
 int sample_backend_usable(enum sample_backend_id id, const char **why);
 

@@ -1,0 +1,515 @@
+/*
+ * hip.c - the hip backend: a loadable module that runs kernels/sample.hip.
+ *
+ * libsample opens this module with dlopen and takes its one export,
+ * sample_backend_hip_entry().  A call runs in slices of rows that fit the
+ * workspace; each slice is a fixed chain of kernels on one stream (see
+ * sample.hip).  Host-memory calls are staged through the context's device
+ * workspace and synchronised.  Device-memory calls run on the caller's stream
+ * and return once enqueued; with no stream they use the context's own and
+ * synchronise, so that invalid rows can be reported like host calls.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "gpu.h"
+#include "kernel_abi.h"
+#include "loader.h"
+
+/* The candidate lists (8 bytes per element) of one slice stay under this. */
+#define SLICE_CAND_BYTES ((size_t)512 << 20)
+#define MAX_GRID_Y 65535
+/* A chunk is whole blocks of 4 elements per thread, and at most 16 Ki elements
+ * so that the draw's last block scans little. */
+#define CHUNK_MIN (SAMPLE_BLOCK * 4)
+#define CHUNK_MAX 16384
+
+struct region {
+    void *ptr;
+    size_t size;
+};
+
+struct hip_state {
+    int device;
+    const struct hip_kernels *kernels;
+    void *stream;
+    int dirty; /* a failed call may have left counters set: zero them first */
+    struct region input, output, params, state, report, part_fault, part, hist_cnt,
+        hist_sum, cand;
+    struct sample_row_params *host_params;
+    struct sample_row_report *host_report;
+    size_t host_rows;
+};
+
+static int device_failure(struct sample_call *call, const char *what, int rc)
+{
+    snprintf(call->message, sizeof call->message, "%s: %s", what, gpu_error(rc));
+    return gpu_is_out_of_memory(rc) ? SAMPLE_ERR_NO_MEMORY : SAMPLE_ERR_DEVICE;
+}
+
+#define TRY(call_, what, expr)                                                                 \
+    do {                                                                                       \
+        int rc_ = (expr);                                                                      \
+        if (rc_)                                                                               \
+            return device_failure((call_), (what), rc_);                                       \
+    } while (0)
+
+/* Grows a device region to at least size bytes; zeroed ones start at zero. */
+static int reserve(struct region *r, size_t size, int zeroed, void *stream)
+{
+    if (size <= r->size)
+        return 0;
+    int rc = gpu_free(r->ptr);
+    r->ptr = NULL;
+    r->size = 0;
+    if (rc)
+        return rc;
+    rc = gpu_malloc(&r->ptr, size);
+    if (rc)
+        return rc;
+    r->size = size;
+    return zeroed ? gpu_memset(r->ptr, 0, size, stream) : 0;
+}
+
+static int reserve_host(struct hip_state *s, size_t rows)
+{
+    if (rows <= s->host_rows)
+        return SAMPLE_OK;
+    void *p = realloc(s->host_params, rows * sizeof *s->host_params);
+    if (p)
+        s->host_params = p;
+    void *q = realloc(s->host_report, rows * sizeof *s->host_report);
+    if (q)
+        s->host_report = q;
+    if (!p || !q)
+        return SAMPLE_ERR_NO_MEMORY;
+    s->host_rows = rows;
+    return SAMPLE_OK;
+}
+
+static int takes_tokens(enum sample_op op)
+{
+    return op <= SAMPLE_OP_ARGMAX;
+}
+
+static int has_row_arrays(const sample_params *p)
+{
+    return p->temperatures || p->top_ks || p->top_ps || p->min_ps || p->seeds || p->offsets;
+}
+
+/* Whether any row may need the top-k / top-p selection kernels. */
+static int may_select(const struct sample_call *call)
+{
+    const sample_params *p = call->params;
+    if (call->op == SAMPLE_OP_ARGMAX || call->op == SAMPLE_OP_SOFTMAX)
+        return 0;
+    return p->top_ks || p->top_ps || (p->top_k > 0 && p->top_k < call->input->vocab) ||
+           p->top_p < 1.0f;
+}
+
+/* ---- memory checks for device-pointer calls -------------------------------- */
+
+/* A device-memory argument must be memory of this device covering `bytes`. */
+static int check_device_pointer(const struct hip_state *s, struct sample_call *call,
+                                const void *ptr, size_t bytes, const char *what)
+{
+    int kind, device;
+    size_t available;
+    int rc = gpu_pointer_info(ptr, &kind, &device, &available);
+    if (rc)
+        return device_failure(call, "checking a pointer", rc);
+    if (kind == GPU_POINTER_HOST) {
+        snprintf(call->message, sizeof call->message,
+                 "%s is not device memory, but the tensor's memory is SAMPLE_DEVICE", what);
+        return SAMPLE_ERR_ARGUMENT;
+    }
+    if (device >= 0 && device != s->device) {
+        snprintf(call->message, sizeof call->message,
+                 "%s is memory of device %d, not the context's device %d", what, device,
+                 s->device);
+        return SAMPLE_ERR_ARGUMENT;
+    }
+    if (available && available < bytes) {
+        snprintf(call->message, sizeof call->message,
+                 "%s: the allocation holds %zu bytes from there, the call needs %zu", what,
+                 available, bytes);
+        return SAMPLE_ERR_ARGUMENT;
+    }
+    return SAMPLE_OK;
+}
+
+/* A host-memory argument must not be device memory (the host cannot read it). */
+static int check_host_pointer(struct sample_call *call, const void *ptr, const char *what)
+{
+    int kind, device;
+    size_t available;
+    int rc = gpu_pointer_info(ptr, &kind, &device, &available);
+    if (rc)
+        return device_failure(call, "checking a pointer", rc);
+    if (kind == GPU_POINTER_DEVICE) {
+        snprintf(call->message, sizeof call->message,
+                 "%s is device memory, but the tensor's memory is SAMPLE_HOST", what);
+        return SAMPLE_ERR_ARGUMENT;
+    }
+    return SAMPLE_OK;
+}
+
+static size_t extent(int64_t rows, int64_t stride, int64_t vocab, size_t elem)
+{
+    return ((size_t)(rows - 1) * (size_t)stride + (size_t)vocab) * elem;
+}
+
+static int check_pointers(const struct hip_state *s, struct sample_call *call)
+{
+    const sample_tensor *in = call->input;
+    size_t elem = in->dtype == SAMPLE_F32 ? 4 : 2;
+    const void *out = takes_tokens(call->op) ? (const void *)call->tokens : (const void *)call->out;
+    size_t out_bytes = takes_tokens(call->op)
+                           ? (size_t)in->batch * sizeof(int32_t)
+                           : extent(in->batch, call->out_stride, in->vocab, sizeof(float));
+    int status;
+    if (in->memory == SAMPLE_HOST) {
+        status = check_host_pointer(call, in->data, "the tensor's data");
+        return status ? status : check_host_pointer(call, out, "the output");
+    }
+    status = check_device_pointer(s, call, in->data, extent(in->batch, call->stride, in->vocab, elem),
+                                  "the tensor's data");
+    return status ? status : check_device_pointer(s, call, out, out_bytes, "the output");
+}
+
+/* ---- one slice of rows ------------------------------------------------------ */
+
+static int launch(struct sample_call *call, void *fn, const char *name, int nchunks, int rows,
+                  struct sample_kernel_call *k, void *stream)
+{
+    TRY(call, name, gpu_launch(fn, (unsigned)nchunks, (unsigned)rows, SAMPLE_BLOCK, k, stream));
+    return SAMPLE_OK;
+}
+
+static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0, int rows,
+                     void *stream, int staged)
+{
+    const sample_tensor *in = call->input;
+    const sample_params *p = call->params;
+    const struct hip_kernels *kn = s->kernels;
+    const size_t elem = in->dtype == SAMPLE_F32 ? 4 : 2;
+    const int vocab = (int)in->vocab;
+    const int tokens = takes_tokens(call->op);
+    const int select = may_select(call);
+
+    /* Chunks: about two blocks per processor over the slice, within bounds. */
+    int64_t chunk = ((int64_t)vocab * rows + 2 * kn->processors - 1) / (2 * kn->processors);
+    chunk = (chunk + CHUNK_MIN - 1) / CHUNK_MIN * CHUNK_MIN;
+    chunk = chunk < CHUNK_MIN ? CHUNK_MIN : chunk > CHUNK_MAX ? CHUNK_MAX : chunk;
+    const int nchunks = (int)((vocab + chunk - 1) / chunk);
+
+    struct sample_kernel_call k;
+    memset(&k, 0, sizeof k);
+    k.batch = rows;
+    k.vocab = vocab;
+    k.dtype = (int32_t)in->dtype;
+    k.kind = (int32_t)call->kind;
+    k.op = (int32_t)call->op;
+    k.chunk = (int32_t)chunk;
+    k.nchunks = nchunks;
+    k.row0 = row0;
+
+    const size_t n = (size_t)rows;
+    TRY(call, "allocating the workspace",
+        reserve(&s->state, n * sizeof(struct sample_row_state), 1, stream));
+    TRY(call, "allocating the workspace",
+        reserve(&s->report, n * sizeof(struct sample_row_report), 0, stream));
+    TRY(call, "allocating the workspace",
+        reserve(&s->part_fault, n * nchunks * sizeof(uint32_t), 0, stream));
+    TRY(call, "allocating the workspace",
+        reserve(&s->part, n * nchunks * sizeof(uint64_t), 0, stream));
+    if (select) {
+        TRY(call, "allocating the workspace",
+            reserve(&s->hist_cnt, n * SAMPLE_BUCKETS * sizeof(uint32_t), 1, stream));
+        TRY(call, "allocating the workspace",
+            reserve(&s->hist_sum, n * SAMPLE_BUCKETS * sizeof(uint64_t), 1, stream));
+        TRY(call, "allocating the candidate lists",
+            reserve(&s->cand, n * (size_t)vocab * sizeof(uint64_t), 0, stream));
+    }
+    if (s->dirty) {
+        TRY(call, "clearing the workspace", gpu_memset(s->state.ptr, 0, s->state.size, stream));
+        if (s->hist_cnt.ptr)
+            TRY(call, "clearing the workspace",
+                gpu_memset(s->hist_cnt.ptr, 0, s->hist_cnt.size, stream));
+        if (s->hist_sum.ptr)
+            TRY(call, "clearing the workspace",
+                gpu_memset(s->hist_sum.ptr, 0, s->hist_sum.size, stream));
+        s->dirty = 0;
+    }
+    k.state = s->state.ptr;
+    k.report = s->report.ptr;
+    k.part_fault = s->part_fault.ptr;
+    k.part = s->part.ptr;
+    k.hist_cnt = s->hist_cnt.ptr;
+    k.hist_sum = s->hist_sum.ptr;
+    k.cand = s->cand.ptr;
+
+    /* Input and output: the caller's device memory, or staged copies. */
+    const char *src = (const char *)in->data + (size_t)row0 * (size_t)call->stride * elem;
+    if (staged) {
+        TRY(call, "allocating the workspace",
+            reserve(&s->input, n * (size_t)vocab * elem, 0, stream));
+        TRY(call, "copying the input to the device",
+            gpu_copy_2d(s->input.ptr, (size_t)vocab * elem, src, (size_t)call->stride * elem,
+                        (size_t)vocab * elem, n, 1, stream));
+        k.input = s->input.ptr;
+        k.stride = vocab;
+        size_t out_bytes = tokens ? n * sizeof(int32_t) : n * (size_t)vocab * sizeof(float);
+        TRY(call, "allocating the workspace", reserve(&s->output, out_bytes, 0, stream));
+        if (tokens)
+            k.tokens = s->output.ptr;
+        else
+            k.out = s->output.ptr;
+        k.out_stride = vocab;
+    } else {
+        k.input = src;
+        k.stride = call->stride;
+        if (tokens)
+            k.tokens = call->tokens + row0;
+        else
+            k.out = call->out + (size_t)row0 * (size_t)call->out_stride;
+        k.out_stride = call->out_stride;
+    }
+
+    /* Parameters: one set for every row, or a row array made here. */
+    if (has_row_arrays(p)) {
+        for (int i = 0; i < rows; i++) {
+            int64_t r = row0 + i;
+            struct sample_row_params *rp = &s->host_params[i];
+            rp->temperature = sample_row_temperature(p, r);
+            rp->top_k = sample_row_top_k(p, r);
+            rp->top_p = sample_row_top_p(p, r);
+            rp->min_p = sample_row_min_p(p, r);
+            rp->draw = sample_row_draw(p, r);
+            rp->fault = (uint32_t)sample_row_param_fault(call, r);
+            rp->pad = 0;
+        }
+        TRY(call, "allocating the workspace",
+            reserve(&s->params, n * sizeof(struct sample_row_params), 0, stream));
+        /* From pageable memory: the runtime has taken the bytes when this returns. */
+        TRY(call, "copying row parameters",
+            gpu_copy_to_device(s->params.ptr, s->host_params,
+                               n * sizeof(struct sample_row_params), stream));
+        k.rows = s->params.ptr;
+    } else {
+        k.uni.temperature = p->temperature;
+        k.uni.top_k = p->top_k;
+        k.uni.top_p = p->top_p;
+        k.uni.min_p = p->min_p;
+        k.uni_fault = (uint32_t)sample_row_param_fault(call, row0);
+        k.seed = p->seed;
+        k.offset = p->offset;
+    }
+
+    int status = launch(call, kn->scan, "launching the scan kernel", nchunks, rows, &k, stream);
+    if (!status && select)
+        status = launch(call, kn->histogram, "launching the histogram kernel", nchunks, rows,
+                        &k, stream);
+    if (!status && select)
+        status = launch(call, kn->gather, "launching the gather kernel", nchunks, rows, &k,
+                        stream);
+    if (!status && call->op != SAMPLE_OP_ARGMAX && call->op != SAMPLE_OP_MASK)
+        status = launch(call, kn->draw, "launching the draw kernel", nchunks, rows, &k, stream);
+    if (!status && !tokens)
+        status = launch(call, kn->write, "launching the write kernel", nchunks, rows, &k,
+                        stream);
+    if (status)
+        return status;
+
+    if (staged) {
+        if (tokens)
+            TRY(call, "copying tokens to the host",
+                gpu_copy_to_host(call->tokens + row0, s->output.ptr, n * sizeof(int32_t),
+                                 stream));
+        else
+            TRY(call, "copying rows to the host",
+                gpu_copy_2d(call->out + (size_t)row0 * (size_t)call->out_stride,
+                            (size_t)call->out_stride * sizeof(float), s->output.ptr,
+                            (size_t)vocab * sizeof(float), (size_t)vocab * sizeof(float), n, 0,
+                            stream));
+    }
+    return SAMPLE_OK;
+}
+
+/* After a synchronised slice: record its invalid rows in the call. */
+static int collect_faults(struct hip_state *s, struct sample_call *call, int64_t row0, int rows,
+                          void *stream)
+{
+    TRY(call, "copying row reports to the host",
+        gpu_copy_to_host(s->host_report, s->report.ptr,
+                         (size_t)rows * sizeof(struct sample_row_report), stream));
+    TRY(call, "running the kernels", gpu_stream_sync(stream));
+    for (int i = 0; i < rows; i++)
+        if (s->host_report[i].fault != SAMPLE_ROW_OK)
+            sample_call_row_fault(call, row0 + i,
+                                  (enum sample_row_fault)s->host_report[i].fault,
+                                  s->host_report[i].index);
+    return SAMPLE_OK;
+}
+
+static int run_call(struct hip_state *s, struct sample_call *call)
+{
+    const sample_tensor *in = call->input;
+    const int staged = in->memory == SAMPLE_HOST;
+    void *stream = !staged && call->params->stream ? call->params->stream : s->stream;
+    const int report = stream == s->stream;
+
+    int status = check_pointers(s, call);
+    if (status)
+        return status;
+    int64_t slice = (int64_t)(SLICE_CAND_BYTES / ((size_t)in->vocab * sizeof(uint64_t)));
+    slice = slice < 1 ? 1 : slice > MAX_GRID_Y ? MAX_GRID_Y : slice;
+    slice = slice < in->batch ? slice : in->batch;
+    if (reserve_host(s, (size_t)slice) != SAMPLE_OK) {
+        snprintf(call->message, sizeof call->message, "out of host memory");
+        return SAMPLE_ERR_NO_MEMORY;
+    }
+    for (int64_t row0 = 0; row0 < in->batch; row0 += slice) {
+        int rows = (int)(in->batch - row0 < slice ? in->batch - row0 : slice);
+        status = run_slice(s, call, row0, rows, stream, staged);
+        if (!status && report)
+            status = collect_faults(s, call, row0, rows, stream);
+        if (status)
+            return status;
+    }
+    return SAMPLE_OK;
+}
+
+static int hip_run(void *state, struct sample_call *call)
+{
+    struct hip_state *s = state;
+    int rc = gpu_enter(s->device);
+    if (rc)
+        return device_failure(call, "entering the device", rc);
+    int status = run_call(s, call);
+    if (status == SAMPLE_ERR_DEVICE || status == SAMPLE_ERR_NO_MEMORY)
+        s->dirty = 1;
+    gpu_leave();
+    return status;
+}
+
+/* ---- the context ------------------------------------------------------------ */
+
+static int hip_probe(const char **why)
+{
+    int count = 0;
+    if (gpu_load(why))
+        return 0;
+    int rc = gpu_device_count(&count);
+    if (rc || count == 0) {
+        *why = rc ? gpu_error(rc) : "the runtime loaded but found no GPU";
+        return 0;
+    }
+    *why = "";
+    return 1;
+}
+
+/* The device: the options' index, else SAMPLE_DEVICE, else 0. */
+static int choose_device(const sample_options *options, int *device, char *msg, size_t msglen)
+{
+    int count = 0;
+    int rc = gpu_device_count(&count);
+    if (rc) {
+        snprintf(msg, msglen, "counting devices: %s", gpu_error(rc));
+        return SAMPLE_ERR_DEVICE;
+    }
+    *device = options->device;
+    if (*device < 0) {
+        const char *env = getenv("SAMPLE_DEVICE");
+        char *end = NULL;
+        long v = env && *env ? strtol(env, &end, 10) : 0;
+        if (env && *env && (*end != '\0' || v < 0 || v > 1 << 20)) {
+            snprintf(msg, msglen, "SAMPLE_DEVICE=\"%s\" is not a device index", env);
+            return SAMPLE_ERR_RANGE;
+        }
+        *device = (int)v;
+    }
+    if (*device >= count) {
+        snprintf(msg, msglen, "device %d does not exist (%d device%s)", *device, count,
+                 count == 1 ? "" : "s");
+        return SAMPLE_ERR_RANGE;
+    }
+    return SAMPLE_OK;
+}
+
+static void hip_close(void *state)
+{
+    struct hip_state *s = state;
+    if (!s)
+        return;
+    if (gpu_enter(s->device) == 0) {
+        struct region *regions[] = {&s->input, &s->output, &s->params, &s->state, &s->report,
+                                    &s->part_fault, &s->part, &s->hist_cnt, &s->hist_sum,
+                                    &s->cand};
+        if (s->stream)
+            gpu_stream_sync(s->stream);
+        for (size_t i = 0; i < sizeof regions / sizeof regions[0]; i++)
+            gpu_free(regions[i]->ptr);
+        if (s->stream)
+            gpu_stream_destroy(s->stream);
+        gpu_leave();
+    }
+    free(s->host_params);
+    free(s->host_report);
+    free(s);
+}
+
+static int hip_open(const sample_options *options, void **state, char *msg, size_t msglen)
+{
+    struct hip_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return SAMPLE_ERR_NO_MEMORY;
+    int status = choose_device(options, &s->device, msg, msglen);
+    if (status) {
+        free(s);
+        return status;
+    }
+    int rc = gpu_enter(s->device);
+    if (rc) {
+        snprintf(msg, msglen, "device %d: %s", s->device, gpu_error(rc));
+        free(s);
+        return SAMPLE_ERR_DEVICE;
+    }
+    status = hip_kernels_get(s->device, &s->kernels, msg, msglen);
+    if (!status && (rc = gpu_stream_create(&s->stream)) != 0) {
+        snprintf(msg, msglen, "creating a stream: %s", gpu_error(rc));
+        status = SAMPLE_ERR_DEVICE;
+    }
+    gpu_leave();
+    if (status) {
+        hip_close(s);
+        return status;
+    }
+    *state = s;
+    return SAMPLE_OK;
+}
+
+static const struct sample_backend hip_backend = {
+    SAMPLE_BACKEND_ABI,             /* abi */
+    sizeof(struct sample_backend),  /* size */
+    "hip",                          /* name */
+    SAMPLE_SUPPORTS_DEVICE_MEMORY,  /* supports: device pointers and streams */
+    hip_probe,                      /* probe: a runtime and a GPU */
+    hip_open,                       /* open: a device, its kernels, a stream */
+    hip_close,                      /* close */
+    hip_run,                        /* run */
+};
+
+/* The module's one export: its table, if libsample speaks the same backend ABI. */
+__attribute__((visibility("default"))) const struct sample_backend *
+sample_backend_hip_entry(uint32_t abi);
+
+const struct sample_backend *sample_backend_hip_entry(uint32_t abi)
+{
+    return abi == SAMPLE_BACKEND_ABI ? &hip_backend : NULL;
+}

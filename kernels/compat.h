@@ -1,0 +1,30 @@
+/*
+ * compat.h - the few names that differ between HIP on AMD and CUDA on NVIDIA.
+ *
+ * The kernels are HIP sources.  hipcc builds them for AMD (HSACO); nvcc builds
+ * the same files as CUDA (-x cu).  Everything else they use is spelled the same
+ * in both.  Nothing here assumes a warp width: CDNA (gfx9) runs 64 lanes, RDNA
+ * and NVIDIA 32, and ballots are widened to 64 bits on both.
+ */
+#ifndef SAMPLE_KERNELS_COMPAT_H
+#define SAMPLE_KERNELS_COMPAT_H
+
+#if defined(__HIPCC__) && !defined(__CUDACC__)
+#include <hip/hip_runtime.h>
+#define SAMPLE_BALLOT(pred) ((uint64_t)__ballot(pred))
+#define SAMPLE_SHFL(v, lane) __shfl((v), (lane))
+#define SAMPLE_SHFL_DOWN(v, delta) __shfl_down((v), (delta))
+#else
+#include <cuda_runtime.h>
+#define SAMPLE_BALLOT(pred) ((uint64_t)__ballot_sync(0xffffffffu, (pred)))
+#define SAMPLE_SHFL(v, lane) __shfl_sync(0xffffffffu, (v), (lane))
+#define SAMPLE_SHFL_DOWN(v, delta) __shfl_down_sync(0xffffffffu, (v), (delta))
+#endif
+
+/* Lanes below this one in its warp, as a 64-bit mask. */
+__device__ static inline uint64_t sample_lanes_below(void)
+{
+    return ((uint64_t)1 << (threadIdx.x % warpSize)) - 1;
+}
+
+#endif /* SAMPLE_KERNELS_COMPAT_H */

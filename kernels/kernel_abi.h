@@ -1,0 +1,91 @@
+/*
+ * kernel_abi.h - what the hip backend's host side and its kernels share: the
+ * one argument every kernel takes, and the per-row state they leave in the
+ * device workspace.  Plain C with fixed-size fields, so that a C host and a
+ * C++ kernel compiler lay it out the same; bump SAMPLE_KERNEL_ABI with any change
+ * (the host refuses code objects whose sample_kernel_abi differs).
+ */
+#ifndef SAMPLE_KERNEL_ABI_H
+#define SAMPLE_KERNEL_ABI_H
+
+#include <stdint.h>
+
+#define SAMPLE_KERNEL_ABI 1
+
+/* Threads per block of every kernel; a multiple of 64 and of 32. */
+#define SAMPLE_BLOCK 512
+/* Log-scale weight buckets of the first selection pass (see sample.hip). */
+#define SAMPLE_BUCKETS 2304
+/* Most candidates one block sorts in shared memory. */
+#define SAMPLE_SORT_MAX 2048
+
+/* What a row still needs after the scan. */
+enum sample_row_mode {
+    SAMPLE_MODE_INVALID = 1,   /* token -1 written, or the row is filled with NaN */
+    SAMPLE_MODE_DONE = 2,      /* greedy or argmax: the token is written */
+    SAMPLE_MODE_SELECT = 3,    /* top-k or top-p: the kept set's boundary is not known yet */
+    SAMPLE_MODE_KEPT = 4       /* the kept set is {i : rank_key(w_i, i) >= bound} */
+};
+
+/* Parameters of one row, when the call has per-row arrays (else hip_call.uni). */
+struct sample_row_params {
+    float temperature;
+    int32_t top_k;
+    float top_p;
+    float min_p;
+    uint64_t draw;             /* U of SPEC 5, computed on the host */
+    uint32_t fault;            /* a sample_row_fault of the parameters, or 0 */
+    uint32_t pad;
+};
+
+/* Per-row state in the workspace.  The counters return to 0 after each kernel. */
+struct sample_row_state {
+    uint32_t mode;
+    uint32_t counter[4];       /* blocks finished, per kernel that needs the last one */
+    uint32_t ncand;            /* candidates gathered */
+    int32_t exponent;          /* E of SPEC 2.1 */
+    float max;                 /* probabilities: max p; logits: max finite l */
+    uint32_t blo, bhi;         /* candidate buckets */
+    uint64_t above_cnt;        /* tokens in buckets above bhi */
+    uint64_t above_sum;        /* their weight */
+    uint64_t total;            /* W: the row's weight */
+    uint64_t theta;            /* min-p's threshold weight, or 0 */
+    uint64_t bound;            /* rank keys >= bound are kept */
+    uint64_t mass;             /* M_K */
+};
+
+/* Why a row is invalid, for the host's report. */
+struct sample_row_report {
+    uint32_t fault;            /* a sample_row_fault */
+    int32_t index;             /* the element, or -1 */
+};
+
+/* The argument of every kernel, passed by value. */
+struct sample_kernel_call {
+    const void *input;
+    int64_t stride;            /* elements between rows */
+    int32_t *tokens;           /* token operations, else NULL */
+    float *out;                /* row operations, else NULL */
+    int64_t out_stride;
+    int32_t batch;
+    int32_t vocab;
+    int32_t dtype;             /* 0 f32, 1 f16, 2 bf16 */
+    int32_t kind;              /* 0 probabilities, 1 logits */
+    int32_t op;                /* an enum sample_op */
+    int32_t chunk;             /* elements per block; a multiple of SAMPLE_BLOCK */
+    int32_t nchunks;           /* blocks per row */
+    uint32_t uni_fault;        /* the parameters' fault when rows is NULL */
+    struct sample_row_params uni; /* every row's parameters when rows is NULL */
+    uint64_t seed, offset;     /* the draw when rows is NULL: subsequence = row0 + row */
+    int64_t row0;              /* the slice's first row in the caller's batch */
+    const struct sample_row_params *rows;
+    struct sample_row_state *state;     /* [batch] */
+    struct sample_row_report *report;   /* [batch] */
+    uint32_t *part_fault;      /* [batch][nchunks]: (index << 4) | fault, or ~0 */
+    uint64_t *part;            /* [batch][nchunks]: the scan's max, then the draw's sums */
+    uint32_t *hist_cnt;        /* [batch][SAMPLE_BUCKETS], zero between calls */
+    uint64_t *hist_sum;        /* [batch][SAMPLE_BUCKETS], zero between calls */
+    uint64_t *cand;            /* [batch][vocab] rank keys */
+};
+
+#endif /* SAMPLE_KERNEL_ABI_H */

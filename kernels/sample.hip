@@ -1,0 +1,747 @@
+/*
+ * sample.hip - the GPU kernels of the hip backend: SPEC.md on a batch of rows.
+ *
+ * Each row is split into chunks of c.chunk elements, one block per (chunk, row),
+ * so that a single row still fills the GPU.  A call is a short fixed chain of
+ * kernels on one stream; the last block of a row to finish a kernel (an atomic
+ * counter per row) combines the row's partial results:
+ *
+ *   scan       validity, the maximum and the first maximum's index
+ *   histogram  top-k / top-p rows: counts and weights of 2304 log-scale weight
+ *              buckets; its last block finds the buckets that hold the boundary
+ *   gather     those buckets' rank keys into a list; its last block selects the
+ *              exact boundary key from the list (sort, or radix narrowing first)
+ *   draw       kept weight per chunk; its last block finds t's chunk and token
+ *   write      renormalised probabilities, masked logits or softmax
+ *
+ * Weights are recomputed from the input in every pass rather than stored: a
+ * weight is 8 bytes, an input element 4 or 2, and later passes hit L2.  All
+ * arithmetic on mass is 64-bit integer; the float steps are the shared helpers
+ * of sample_exact.h, compiled with contraction off, so every token is the
+ * scalar backend's.
+ */
+#include <stdint.h>
+
+#include "compat.h"
+#include "kernel_abi.h"
+#include "backend.h"
+
+typedef struct sample_kernel_call kcall;
+
+/* The host checks this before it uses a code object. */
+extern "C" __device__ const uint32_t sample_kernel_abi = SAMPLE_KERNEL_ABI;
+
+enum { COUNTER_SCAN, COUNTER_HISTOGRAM, COUNTER_GATHER, COUNTER_DRAW };
+
+/* ---- small helpers --------------------------------------------------------- */
+
+__device__ static inline const void *row_data(const kcall &c, int r)
+{
+    size_t elem = c.dtype == SAMPLE_F32 ? 4 : 2;
+    return (const char *)c.input + (size_t)r * (size_t)c.stride * elem;
+}
+
+__device__ static inline struct sample_row_params row_params(const kcall &c, int r)
+{
+    if (c.rows)
+        return c.rows[r];
+    struct sample_row_params p = c.uni;
+    p.fault = c.uni_fault;
+    return p;
+}
+
+__device__ static inline uint64_t row_draw(const kcall &c, int r)
+{
+    return c.rows ? c.rows[r].draw : sample_draw_u64(c.seed, c.offset, (uint64_t)(c.row0 + r));
+}
+
+template <typename T> __device__ static inline T volatile_load(const T *p)
+{
+    return *(const volatile T *)p;
+}
+
+__device__ static inline void add_u64(uint64_t *p, uint64_t v)
+{
+    atomicAdd((unsigned long long *)p, (unsigned long long)v);
+}
+
+/* A float as a 32-bit key whose unsigned order is the float order (no NaN). */
+__device__ static inline uint32_t order_bits(float v)
+{
+    uint32_t u = sample_f32_bits(v);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+__device__ static inline float from_order_bits(uint32_t o)
+{
+    return sample_f32_from_bits((o & 0x80000000u) ? (o & 0x7fffffffu) : ~o);
+}
+
+/* How one row's values become weights (SPEC 2). */
+struct weigher {
+    int kind;
+    int exponent;
+    float max;
+    float temperature;
+
+    __device__ uint64_t operator()(float v) const
+    {
+        return kind == SAMPLE_PROBS ? sample_prob_weight(v, exponent)
+                                    : sample_logit_weight(v, max, temperature);
+    }
+};
+
+__device__ static inline weigher row_weigher(const kcall &c, int r)
+{
+    const struct sample_row_state *s = &c.state[r];
+    weigher w = {c.kind, s->exponent, s->max, row_params(c, r).temperature};
+    return w;
+}
+
+/* Log-scale bucket of a weight: exact below 64, then 64 buckets per octave.
+ * Non-decreasing in w, so buckets never reorder weights. */
+__device__ static inline uint32_t bucket_of(uint64_t w)
+{
+    if (w < 64)
+        return (uint32_t)w;
+    int len = 64 - __clzll((long long)w);
+    return (uint32_t)((len - 7) * 64 + (w >> (len - 7)));
+}
+
+/* ---- block-wide reductions and scans ---------------------------------------- */
+
+struct max_op {
+    __device__ uint64_t operator()(uint64_t a, uint64_t b) const { return a > b ? a : b; }
+};
+struct min_op {
+    __device__ uint32_t operator()(uint32_t a, uint32_t b) const { return a < b ? a : b; }
+};
+struct add_op {
+    __device__ uint64_t operator()(uint64_t a, uint64_t b) const { return a + b; }
+};
+
+/* Every thread gets op over the block's values; scratch holds one per warp. */
+template <typename T, typename Op>
+__device__ static T block_reduce(T v, Op op, T *scratch)
+{
+    for (int d = warpSize / 2; d > 0; d /= 2)
+        v = op(v, SAMPLE_SHFL_DOWN(v, d));
+    int lane = threadIdx.x % warpSize, warp = threadIdx.x / warpSize;
+    if (lane == 0)
+        scratch[warp] = v;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        for (int i = 1; i < (int)(blockDim.x / warpSize); i++)
+            v = op(v, scratch[i]);
+        scratch[0] = v;
+    }
+    __syncthreads();
+    v = scratch[0];
+    __syncthreads();
+    return v;
+}
+
+/* Exclusive prefix sum of v over the threads taken in `rank` order; buf has
+ * blockDim.x entries.  *total (optional) receives the sum over all threads. */
+__device__ static uint64_t block_exclusive_scan(uint64_t v, int rank, uint64_t *buf,
+                                                uint64_t *total)
+{
+    buf[rank] = v;
+    __syncthreads();
+    for (int d = 1; d < (int)blockDim.x; d *= 2) {
+        uint64_t add = rank >= d ? buf[rank - d] : 0;
+        __syncthreads();
+        buf[rank] += add;
+        __syncthreads();
+    }
+    uint64_t inclusive = buf[rank];
+    if (total)
+        *total = buf[blockDim.x - 1];
+    __syncthreads();
+    return inclusive - v;
+}
+
+/* After this block's part of kernel `which` for row r: whether it finished last.
+ * Every thread fences its own global writes and atomics first. */
+__device__ static bool finished_last(const kcall &c, int r, int which)
+{
+    __shared__ int last;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        unsigned prev = atomicAdd(&c.state[r].counter[which], 1u);
+        last = prev == (unsigned)c.nchunks - 1;
+        if (last)
+            c.state[r].counter[which] = 0; /* ready for the next call */
+    }
+    __syncthreads();
+    if (last)
+        __threadfence();
+    return last;
+}
+
+/* ---- scan: validity, maximum, first maximum ------------------------------------ */
+
+/* Thread 0 of the row's last block: the row's fault, or what it needs next. */
+__device__ static void finish_scan(const kcall &c, int r, uint64_t best, uint32_t first_fault)
+{
+    struct sample_row_params p = row_params(c, r);
+    struct sample_row_state *s = &c.state[r];
+    float max = from_order_bits((uint32_t)(best >> 32));
+    uint32_t fault = p.fault;
+    int32_t index = -1;
+
+    if (fault == SAMPLE_ROW_OK && first_fault != ~0u) {
+        fault = first_fault & 15u;
+        index = (int32_t)(first_fault >> 4);
+    }
+    if (fault == SAMPLE_ROW_OK && c.kind == SAMPLE_PROBS && !(max > 0.0f))
+        fault = SAMPLE_ROW_ALL_ZERO;
+    if (fault == SAMPLE_ROW_OK && c.kind == SAMPLE_LOGITS && max == -INFINITY)
+        fault = SAMPLE_ROW_NO_FINITE;
+    c.report[r].fault = fault;
+    c.report[r].index = index;
+    if (fault != SAMPLE_ROW_OK) {
+        s->mode = SAMPLE_MODE_INVALID;
+        if (c.tokens)
+            c.tokens[r] = -1;
+        return;
+    }
+    if (c.op == SAMPLE_OP_ARGMAX || (c.op == SAMPLE_OP_FROM_LOGITS && p.temperature == 0.0f)) {
+        c.tokens[r] = (int32_t)~(uint32_t)best;
+        s->mode = SAMPLE_MODE_DONE;
+        return;
+    }
+
+    uint64_t w_max = SAMPLE_W_ONE;
+    s->max = max;
+    if (c.kind == SAMPLE_PROBS) {
+        s->exponent = sample_frexp_exponent(max);
+        w_max = sample_prob_weight(max, s->exponent);
+    }
+    int filters = c.op != SAMPLE_OP_SOFTMAX;
+    int32_t k = filters ? p.top_k : 0;
+    float top_p = filters ? p.top_p : 1.0f, min_p = filters ? p.min_p : 0.0f;
+    /* min-p alone is a weight threshold: no selection needed (SPEC 4.3). */
+    s->theta = min_p > 0.0f ? sample_ceil_mul(min_p, w_max) : 0;
+    s->bound = s->theta << SAMPLE_INDEX_BITS;
+    s->mode = (k > 0 && k < c.vocab) || top_p < 1.0f ? SAMPLE_MODE_SELECT : SAMPLE_MODE_KEPT;
+}
+
+extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_scan(kcall c)
+{
+    __shared__ uint64_t scratch64[64];
+    __shared__ uint32_t scratch32[64];
+    const int r = blockIdx.y;
+    const void *row = row_data(c, r);
+    const int64_t begin = (int64_t)blockIdx.x * c.chunk;
+    const int64_t end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+
+    /* (order of the value, ~index): the maximum is the largest value's first index. */
+    uint64_t best = 0;
+    uint32_t first_fault = ~0u;
+    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
+        float v = sample_load(row, c.dtype, i);
+        enum sample_row_fault f = c.kind == SAMPLE_PROBS ? sample_prob_fault(v)
+                                                          : sample_logit_fault(v);
+        if (f != SAMPLE_ROW_OK) {
+            uint32_t packed = ((uint32_t)i << 4) | (uint32_t)f;
+            first_fault = packed < first_fault ? packed : first_fault;
+        }
+        uint64_t key = ((uint64_t)order_bits(v) << 32) | (uint32_t)~(uint32_t)i;
+        best = key > best ? key : best;
+    }
+    best = block_reduce(best, max_op(), scratch64);
+    first_fault = block_reduce(first_fault, min_op(), scratch32);
+    size_t slot = (size_t)r * c.nchunks + blockIdx.x;
+    if (threadIdx.x == 0) {
+        c.part[slot] = best;
+        c.part_fault[slot] = first_fault;
+    }
+    if (!finished_last(c, r, COUNTER_SCAN))
+        return;
+
+    best = 0;
+    first_fault = ~0u;
+    for (int j = threadIdx.x; j < c.nchunks; j += blockDim.x) {
+        uint64_t b = volatile_load(&c.part[(size_t)r * c.nchunks + j]);
+        uint32_t f = volatile_load(&c.part_fault[(size_t)r * c.nchunks + j]);
+        best = b > best ? b : best;
+        first_fault = f < first_fault ? f : first_fault;
+    }
+    best = block_reduce(best, max_op(), scratch64);
+    first_fault = block_reduce(first_fault, min_op(), scratch32);
+    if (threadIdx.x == 0)
+        finish_scan(c, r, best, first_fault);
+}
+
+/* ---- histogram: where the top-k and top-p boundaries lie ------------------------ */
+
+/* The bucket b with ge[b] >= target > ge[b + 1], for ge non-increasing in b. */
+template <typename T>
+__device__ static void find_crossing(const T *ge, uint64_t target, int *out)
+{
+    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x) {
+        uint64_t next = b + 1 < SAMPLE_BUCKETS ? (uint64_t)ge[b + 1] : 0;
+        if ((uint64_t)ge[b] >= target && next < target)
+            *out = b;
+    }
+    __syncthreads();
+}
+
+/*
+ * The row's last block, with the row's histogram in cnt/sum: turn it into
+ * "at or above bucket b" totals, then find the buckets that can hold the top-k
+ * and top-p boundaries.  The candidates are the tokens of buckets blo..bhi.
+ */
+__device__ static void plan(const kcall &c, int r, uint32_t *cnt, uint64_t *sum, uint64_t *buf)
+{
+    __shared__ int found[2];
+    struct sample_row_state *s = &c.state[r];
+    struct sample_row_params p = row_params(c, r);
+    const int per = (SAMPLE_BUCKETS + blockDim.x - 1) / blockDim.x;
+    const int lo = threadIdx.x * per;
+    const int hi = lo + per < SAMPLE_BUCKETS ? lo + per : SAMPLE_BUCKETS;
+
+    /* Suffix sums: thread t's buckets come after those of threads > t. */
+    uint64_t my_cnt = 0, my_sum = 0;
+    for (int b = lo; b < hi; b++) {
+        my_cnt += cnt[b];
+        my_sum += sum[b];
+    }
+    const int rank = blockDim.x - 1 - threadIdx.x;
+    uint64_t after_cnt = block_exclusive_scan(my_cnt, rank, buf, NULL);
+    uint64_t after_sum = block_exclusive_scan(my_sum, rank, buf, NULL);
+    for (int b = hi - 1; b >= lo; b--) {
+        after_cnt += cnt[b];
+        after_sum += sum[b];
+        cnt[b] = (uint32_t)after_cnt;
+        sum[b] = after_sum;
+    }
+    if (threadIdx.x == 0)
+        found[0] = found[1] = 0;
+    __syncthreads();
+
+    const int top_k = p.top_k > 0 && p.top_k < c.vocab;
+    const int top_p = p.top_p < 1.0f;
+    if (top_k)
+        find_crossing(cnt, (uint64_t)p.top_k, &found[0]);
+    const int bk = found[0];
+    /* A lower bound on M_k: the top-k boundary bucket counted as empty. */
+    uint64_t mass_lo = sum[0];
+    if (top_k)
+        mass_lo = bk + 1 < SAMPLE_BUCKETS ? sum[bk + 1] : 0;
+    /* L_p <= L_k: the top-p boundary is at or above bk, and at or below the
+     * bucket of the smallest tau that M_k allows. */
+    if (top_p) {
+        uint64_t tau_lo = sample_ceil_mul(p.top_p, mass_lo);
+        find_crossing(sum, tau_lo > 0 ? tau_lo : 1, &found[1]);
+    }
+    if (threadIdx.x != 0)
+        return;
+    int blo = top_k ? bk : found[1];
+    int bhi = top_p ? found[1] : bk;
+    if (bhi < blo)
+        bhi = blo;
+    if (s->theta > 0 && (int)bucket_of(s->theta) > bhi) {
+        /* Every candidate weighs less than theta: min-p alone decides. */
+        s->mode = SAMPLE_MODE_KEPT;
+        return;
+    }
+    s->blo = (uint32_t)blo;
+    s->bhi = (uint32_t)bhi;
+    s->above_cnt = bhi + 1 < SAMPLE_BUCKETS ? cnt[bhi + 1] : 0;
+    s->above_sum = bhi + 1 < SAMPLE_BUCKETS ? sum[bhi + 1] : 0;
+    s->total = sum[0];
+}
+
+extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_histogram(kcall c)
+{
+    __shared__ uint32_t cnt[SAMPLE_BUCKETS];
+    __shared__ uint64_t sum[SAMPLE_BUCKETS];
+    __shared__ uint64_t buf[SAMPLE_BLOCK];
+    const int r = blockIdx.y;
+    if (c.state[r].mode != SAMPLE_MODE_SELECT)
+        return;
+    const void *row = row_data(c, r);
+    const weigher weight = row_weigher(c, r);
+    const int64_t begin = (int64_t)blockIdx.x * c.chunk;
+    const int64_t end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+
+    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x) {
+        cnt[b] = 0;
+        sum[b] = 0;
+    }
+    __syncthreads();
+    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
+        uint64_t w = weight(sample_load(row, c.dtype, i));
+        uint32_t b = bucket_of(w);
+        atomicAdd(&cnt[b], 1u);
+        add_u64(&sum[b], w);
+    }
+    __syncthreads();
+    uint32_t *g_cnt = c.hist_cnt + (size_t)r * SAMPLE_BUCKETS;
+    uint64_t *g_sum = c.hist_sum + (size_t)r * SAMPLE_BUCKETS;
+    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x) {
+        if (cnt[b]) {
+            atomicAdd(&g_cnt[b], cnt[b]);
+            add_u64(&g_sum[b], sum[b]);
+        }
+    }
+    if (!finished_last(c, r, COUNTER_HISTOGRAM))
+        return;
+
+    /* Take the row's histogram and leave the workspace zeroed for the next call. */
+    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x) {
+        cnt[b] = volatile_load(&g_cnt[b]);
+        sum[b] = volatile_load(&g_sum[b]);
+        g_cnt[b] = 0;
+        g_sum[b] = 0;
+    }
+    __syncthreads();
+    plan(c, r, cnt, sum, buf);
+}
+
+/* ---- gather and select: the exact boundary ------------------------------------ */
+
+struct select_smem {
+    uint64_t keys[SAMPLE_SORT_MAX];
+    uint64_t prefix[SAMPLE_SORT_MAX]; /* inclusive prefix sums of the sorted weights */
+    uint64_t buf[SAMPLE_BLOCK];
+    uint32_t digit_cnt[256];
+    uint64_t digit_sum[256];
+    uint32_t count;
+    uint32_t answer;
+};
+
+/* Whether a key lies in the set of keys whose bits above `shift` are prefix's. */
+__device__ static inline bool in_set(uint64_t key, uint64_t prefix, int shift)
+{
+    return shift >= 64 || (key >> shift) == (prefix >> shift);
+}
+
+/* Loads the list's keys in the set (at most SAMPLE_SORT_MAX), sorts them into
+ * the order of SPEC 3 and forms the prefix sums of their weights. */
+__device__ static uint32_t sort_set(const uint64_t *list, uint32_t n, uint64_t prefix,
+                                    int shift, select_smem *sm)
+{
+    if (threadIdx.x == 0)
+        sm->count = 0;
+    __syncthreads();
+    for (uint32_t i = threadIdx.x; i < n; i += blockDim.x) {
+        uint64_t key = list[i];
+        if (in_set(key, prefix, shift))
+            sm->keys[atomicAdd(&sm->count, 1u)] = key;
+    }
+    __syncthreads();
+    const uint32_t count = sm->count;
+    uint32_t size = 1;
+    while (size < count)
+        size *= 2;
+    for (uint32_t i = count + threadIdx.x; i < size; i += blockDim.x)
+        sm->keys[i] = 0; /* sorts last; weight 0 */
+    __syncthreads();
+
+    /* Bitonic sort, descending: a larger rank key comes first. */
+    for (uint32_t k = 2; k <= size; k *= 2) {
+        for (uint32_t j = k / 2; j > 0; j /= 2) {
+            for (uint32_t i = threadIdx.x; i < size; i += blockDim.x) {
+                uint32_t partner = i ^ j;
+                if (partner > i) {
+                    uint64_t a = sm->keys[i], b = sm->keys[partner];
+                    bool descending = (i & k) == 0;
+                    if (descending ? a < b : a > b) {
+                        sm->keys[i] = b;
+                        sm->keys[partner] = a;
+                    }
+                }
+            }
+            __syncthreads();
+        }
+    }
+
+    /* Prefix sums of the weights, each thread over a contiguous run. */
+    const uint32_t per = (size + blockDim.x - 1) / blockDim.x;
+    const uint32_t lo = threadIdx.x * per;
+    const uint32_t hi = lo + per < size ? lo + per : size;
+    uint64_t run = 0;
+    for (uint32_t i = lo; i < hi; i++)
+        run += sm->keys[i] >> SAMPLE_INDEX_BITS;
+    run = block_exclusive_scan(run, threadIdx.x, sm->buf, NULL);
+    for (uint32_t i = lo; i < hi; i++) {
+        run += sm->keys[i] >> SAMPLE_INDEX_BITS;
+        sm->prefix[i] = run;
+    }
+    __syncthreads();
+    return count;
+}
+
+struct selected {
+    uint64_t key;     /* the boundary token's rank key */
+    uint64_t through; /* the weight of the set's tokens from the first through it */
+};
+
+/* In the sorted set: the target-th token (by count), or the first whose prefix
+ * weight reaches target (by weight).  1 <= target <= the set's count or weight. */
+__device__ static selected pick_sorted(uint32_t count, uint64_t target, bool by_weight,
+                                       select_smem *sm)
+{
+    if (!by_weight) {
+        uint32_t j = (uint32_t)target - 1;
+        selected s = {sm->keys[j], sm->prefix[j]};
+        return s;
+    }
+    if (threadIdx.x == 0)
+        sm->answer = count - 1;
+    __syncthreads();
+    for (uint32_t j = threadIdx.x; j < count; j += blockDim.x)
+        if (sm->prefix[j] >= target && (j == 0 || sm->prefix[j - 1] < target))
+            sm->answer = j;
+    __syncthreads();
+    selected s = {sm->keys[sm->answer], sm->prefix[sm->answer]};
+    __syncthreads();
+    return s;
+}
+
+/* The same on a list too long to sort: narrow the set 8 key bits at a time
+ * (MSB first, a count-and-weight histogram per step) until it fits. */
+__device__ static selected pick_narrowing(const uint64_t *list, uint32_t n, uint64_t target,
+                                          bool by_weight, select_smem *sm)
+{
+    uint64_t prefix = 0, above = 0;
+    int shift = 64;
+    uint32_t count = n;
+    while (count > SAMPLE_SORT_MAX) {
+        const int next = shift - 8;
+        for (int d = threadIdx.x; d < 256; d += blockDim.x) {
+            sm->digit_cnt[d] = 0;
+            sm->digit_sum[d] = 0;
+        }
+        __syncthreads();
+        for (uint32_t i = threadIdx.x; i < n; i += blockDim.x) {
+            uint64_t key = list[i];
+            if (in_set(key, prefix, shift)) {
+                uint32_t d = (uint32_t)(key >> next) & 255u;
+                atomicAdd(&sm->digit_cnt[d], 1u);
+                add_u64(&sm->digit_sum[d], key >> SAMPLE_INDEX_BITS);
+            }
+        }
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            uint64_t cum_cnt = 0, cum_sum = 0;
+            int d = 255;
+            for (; d > 0; d--) {
+                uint64_t reach = by_weight ? cum_sum + sm->digit_sum[d] : cum_cnt + sm->digit_cnt[d];
+                if (reach >= target)
+                    break;
+                cum_cnt += sm->digit_cnt[d];
+                cum_sum += sm->digit_sum[d];
+            }
+            sm->answer = (uint32_t)d;
+            sm->buf[0] = cum_cnt;
+            sm->buf[1] = cum_sum;
+        }
+        __syncthreads();
+        const uint32_t d = sm->answer;
+        target -= by_weight ? sm->buf[1] : sm->buf[0];
+        above += sm->buf[1];
+        prefix |= (uint64_t)d << next;
+        count = sm->digit_cnt[d];
+        shift = next;
+        __syncthreads();
+    }
+    uint32_t sorted = sort_set(list, n, prefix, shift, sm);
+    selected s = pick_sorted(sorted, target, by_weight, sm);
+    s.through += above;
+    return s;
+}
+
+/* The row's last gather block: the exact kept-set boundary (SPEC 4). */
+__device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
+{
+    struct sample_row_state *s = &c.state[r];
+    struct sample_row_params p = row_params(c, r);
+    const uint64_t *list = c.cand + (size_t)r * c.vocab;
+    const uint32_t n = volatile_load(&s->ncand);
+    const bool top_k = p.top_k > 0 && p.top_k < c.vocab;
+    const bool top_p = p.top_p < 1.0f;
+    const bool sorted = n <= SAMPLE_SORT_MAX;
+    uint32_t count = sorted ? sort_set(list, n, 0, 64, sm) : 0;
+
+    uint64_t bound = s->bound, mass_k = s->total;
+    if (top_k) {
+        uint64_t target = (uint64_t)p.top_k - s->above_cnt;
+        selected k = sorted ? pick_sorted(count, target, false, sm)
+                            : pick_narrowing(list, n, target, false, sm);
+        mass_k = s->above_sum + k.through;
+        bound = k.key > bound ? k.key : bound;
+    }
+    if (top_p) {
+        uint64_t target = sample_ceil_mul(p.top_p, mass_k) - s->above_sum;
+        selected q = sorted ? pick_sorted(count, target, true, sm)
+                            : pick_narrowing(list, n, target, true, sm);
+        bound = q.key > bound ? q.key : bound;
+    }
+    if (threadIdx.x == 0) {
+        s->bound = bound;
+        s->ncand = 0;
+        s->mode = SAMPLE_MODE_KEPT;
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_gather(kcall c)
+{
+    __shared__ select_smem sm;
+    const int r = blockIdx.y;
+    struct sample_row_state *s = &c.state[r];
+    if (s->mode != SAMPLE_MODE_SELECT)
+        return;
+    const void *row = row_data(c, r);
+    const weigher weight = row_weigher(c, r);
+    const uint32_t blo = s->blo, bhi = s->bhi;
+    uint64_t *list = c.cand + (size_t)r * c.vocab;
+    const int64_t begin = (int64_t)blockIdx.x * c.chunk;
+    const int64_t end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+
+    /* Whole warps step together so that the ballot sees every lane. */
+    for (int64_t base = begin; base < end; base += blockDim.x) {
+        int64_t i = base + threadIdx.x;
+        bool take = false;
+        uint64_t key = 0;
+        if (i < end) {
+            uint64_t w = weight(sample_load(row, c.dtype, i));
+            uint32_t b = bucket_of(w);
+            take = b >= blo && b <= bhi;
+            key = sample_rank_key(w, i);
+        }
+        uint64_t lanes = SAMPLE_BALLOT(take);
+        if (lanes) {
+            int leader = __ffsll((long long)lanes) - 1;
+            uint32_t at = 0;
+            if ((int)(threadIdx.x % warpSize) == leader)
+                at = atomicAdd(&s->ncand, (uint32_t)__popcll(lanes));
+            at = SAMPLE_SHFL(at, leader);
+            if (take)
+                list[at + __popcll(lanes & sample_lanes_below())] = key;
+        }
+    }
+    if (!finished_last(c, r, COUNTER_GATHER))
+        return;
+    select_boundary(c, r, &sm);
+}
+
+/* ---- draw: M_K, t and the token (SPEC 5) --------------------------------------- */
+
+/* Kept weight of elements [lo, hi) of a row. */
+__device__ static inline uint64_t kept_weight(const void *row, int dtype, const weigher &weight,
+                                              uint64_t bound, int64_t i)
+{
+    uint64_t w = weight(sample_load(row, dtype, i));
+    return sample_rank_key(w, i) >= bound ? w : 0;
+}
+
+extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_draw(kcall c)
+{
+    __shared__ uint64_t scratch[64];
+    __shared__ uint64_t buf[SAMPLE_BLOCK];
+    __shared__ int64_t where[2];
+    const int r = blockIdx.y;
+    struct sample_row_state *s = &c.state[r];
+    if (s->mode != SAMPLE_MODE_KEPT)
+        return;
+    const void *row = row_data(c, r);
+    const weigher weight = row_weigher(c, r);
+    const uint64_t bound = s->bound;
+    const int64_t begin = (int64_t)blockIdx.x * c.chunk;
+    const int64_t end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+
+    uint64_t mass = 0;
+    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x)
+        mass += kept_weight(row, c.dtype, weight, bound, i);
+    mass = block_reduce(mass, add_op(), scratch);
+    uint64_t *part = c.part + (size_t)r * c.nchunks;
+    if (threadIdx.x == 0)
+        part[blockIdx.x] = mass;
+    if (!finished_last(c, r, COUNTER_DRAW))
+        return;
+
+    /* M_K, and each thread's run of chunks with the weight before it. */
+    const int per = (c.nchunks + blockDim.x - 1) / blockDim.x;
+    const int lo = threadIdx.x * per;
+    const int hi = lo + per < c.nchunks ? lo + per : c.nchunks;
+    uint64_t run = 0, total;
+    if (threadIdx.x == 0)
+        where[0] = where[1] = 0; /* t < M_K always finds a chunk; never left unset */
+    for (int j = lo; j < hi; j++)
+        run += volatile_load(&part[j]);
+    uint64_t before = block_exclusive_scan(run, threadIdx.x, buf, &total);
+    if (c.tokens == NULL) {
+        if (threadIdx.x == 0)
+            s->mass = total;
+        return;
+    }
+
+    /* t = floor(U * M_K / 2^64); its chunk is the one where the kept weight passes t. */
+    const uint64_t t = sample_mulhi64(row_draw(c, r), total);
+    for (int j = lo; j < hi; j++) {
+        uint64_t next = before + volatile_load(&part[j]);
+        if (before <= t && t < next) {
+            where[0] = j;
+            where[1] = (int64_t)before;
+        }
+        before = next;
+    }
+    __syncthreads();
+    const int64_t cbegin = where[0] * c.chunk;
+    const int64_t cend = cbegin + c.chunk < c.vocab ? cbegin + c.chunk : c.vocab;
+    const uint64_t t_in_chunk = t - (uint64_t)where[1];
+
+    /* In vocabulary order inside the chunk: the first token whose running kept
+     * weight exceeds t. */
+    const int64_t step = (cend - cbegin + blockDim.x - 1) / blockDim.x;
+    const int64_t ilo = cbegin + threadIdx.x * step;
+    const int64_t ihi = ilo + step < cend ? ilo + step : cend;
+    run = 0;
+    for (int64_t i = ilo; i < ihi; i++)
+        run += kept_weight(row, c.dtype, weight, bound, i);
+    before = block_exclusive_scan(run, threadIdx.x, buf, NULL);
+    if (before <= t_in_chunk && t_in_chunk < before + run) {
+        for (int64_t i = ilo; i < ihi; i++) {
+            before += kept_weight(row, c.dtype, weight, bound, i);
+            if (before > t_in_chunk) {
+                c.tokens[r] = (int32_t)i;
+                break;
+            }
+        }
+    }
+}
+
+/* ---- write: row-valued results (SPEC 6) ---------------------------------------- */
+
+extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_write(kcall c)
+{
+    const int r = blockIdx.y;
+    const struct sample_row_state *s = &c.state[r];
+    const void *row = row_data(c, r);
+    float *out = c.out + (size_t)r * (size_t)c.out_stride;
+    const int64_t begin = (int64_t)blockIdx.x * c.chunk;
+    const int64_t end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+
+    if (s->mode != SAMPLE_MODE_KEPT) {
+        for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x)
+            out[i] = NAN;
+        return;
+    }
+    const weigher weight = row_weigher(c, r);
+    const uint64_t bound = s->bound;
+    const double mass = (double)s->mass;
+    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
+        float v = sample_load(row, c.dtype, i);
+        uint64_t w = weight(v);
+        bool kept = sample_rank_key(w, i) >= bound;
+        if (c.op == SAMPLE_OP_MASK)
+            out[i] = kept ? v : -INFINITY;
+        else
+            out[i] = kept ? (float)((double)w / mass) : 0.0f;
+    }
+}
