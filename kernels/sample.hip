@@ -65,10 +65,11 @@ __device__ static inline void add_u64(uint64_t *p, uint64_t v)
     atomicAdd((unsigned long long *)p, (unsigned long long)v);
 }
 
-/* A float as a 32-bit key whose unsigned order is the float order (no NaN). */
+/* A float as a 32-bit key whose unsigned order is the float order (no NaN);
+ * -0 and +0 are one value, so that the first of them is the first maximum. */
 __device__ static inline uint32_t order_bits(float v)
 {
-    uint32_t u = sample_f32_bits(v);
+    uint32_t u = sample_f32_bits(v == 0.0f ? 0.0f : v);
     return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 

@@ -2,19 +2,37 @@
  * harness.c - shared by the test programs.
  */
 #include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
 
+static int gpu_in_use;
+
 int harness_usable_backends(const char *names[HARNESS_MAX_BACKENDS])
 {
     int n = 0;
+    const char *only = getenv("SAMPLE_TEST_BACKEND");
     sample_backend_desc d;
     memset(&d, 0, sizeof d);
     d.size = sizeof d;
-    for (int32_t i = 0; sample_backend_info(i, &d) == SAMPLE_OK && n < HARNESS_MAX_BACKENDS; i++)
-        if (d.usable)
+    for (int32_t i = 0; sample_backend_info(i, &d) == SAMPLE_OK && n < HARNESS_MAX_BACKENDS; i++) {
+        if (only && *only && strcmp(only, d.name) != 0)
+            continue;
+        if (only && *only && !d.usable) {
+            printf("SKIP: backend %s is not usable here: %s\n", d.name, d.reason);
+            exit(77);
+        }
+        if (d.usable) {
             names[n++] = d.name;
+            gpu_in_use |= strcmp(d.name, "hip") == 0;
+        }
+    }
+    if (only && *only && n == 0) {
+        printf("SAMPLE_TEST_BACKEND=%s names no backend libsample knows\n", only);
+        exit(99);
+    }
     return n;
 }
 
@@ -47,6 +65,9 @@ uint64_t harness_fnv1a(const float *values, int64_t n)
 int harness_run(Suite *suite)
 {
     SRunner *sr = srunner_create(suite);
+    /* A GPU runtime initialised while probing does not survive fork(). */
+    if (gpu_in_use)
+        srunner_set_fork_status(sr, CK_NOFORK);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -12,7 +12,9 @@
 
 #define HARNESS_MAX_BACKENDS 8
 
-/* Fills names with the usable backends (scalar first); returns how many. */
+/* Fills names with the usable backends (scalar first); returns how many.
+ * SAMPLE_TEST_BACKEND=name keeps that one only, and exits 77 (skip) when it
+ * is not usable here.  With hip in the list, tests run without fork(). */
 int harness_usable_backends(const char *names[HARNESS_MAX_BACKENDS]);
 
 /* A context on exactly this backend; aborts the test when that fails, and

@@ -1,11 +1,18 @@
 /*
- * bench.c - sample bench: the CPU half of BENCH.md.
+ * bench.c - sample bench: the timings of BENCH.md.
  *
- * Inputs live in host memory.  Each result is the median of repeated calls
- * after a warm-up, set beside its floor: one streaming pass over the same
- * input that computes each row's maximum, timed the same way.
+ * CPU backends: inputs in host memory; each result is the median of repeated
+ * calls after a warm-up, set beside its floor: one streaming pass over the
+ * same input that computes each row's maximum, timed the same way.
+ *
+ * The hip backend: inputs and outputs in device memory (the device-pointer
+ * path), device events around each call on a stream, the median of at least
+ * 100 calls after a warm-up, and inputs rotated among enough copies that L2
+ * cannot hold them.  The floor is one read of the input at the bandwidth of a
+ * device-to-device copy measured at the start (bytes read plus written).
  */
 #define _POSIX_C_SOURCE 200809L
+#include "config.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -16,6 +23,9 @@
 #include <unistd.h>
 
 #include "sample_tool.h"
+#ifdef SAMPLE_HAVE_HIP
+#include "gpu.h"
+#endif
 
 /* ---- what is timed ------------------------------------------------------- */
 
@@ -496,6 +506,8 @@ struct bench {
     int32_t threads;
     int done, total, progress, results;
     double started;
+    int gpu;            /* timing the hip backend on device memory */
+    double bandwidth;   /* bytes per second of a device-to-device copy */
 };
 
 /* One configuration's numbers. */
@@ -608,12 +620,18 @@ static void print_header(struct bench *b)
         putchar('[');
     if (b->cfg.format != FORMAT_TABLE)
         return;
-    printf("%s# backend: %s\n# device: %s\n# threads: %" PRId32 "\n# library: %s\n"
-           "# timing: host memory, CLOCK_MONOTONIC; median of >= %" PRId64 " calls and "
-           ">= %g s after a warm-up\n"
-           "# floor: one thread reading each row once for its maximum\n",
-           b->results ? "\n" : "", b->backend, b->device, b->threads, sample_version_string(),
-           b->timing.min_calls, b->timing.min_seconds);
+    printf("%s# backend: %s\n# device: %s\n# threads: %" PRId32 "\n# library: %s\n",
+           b->results ? "\n" : "", b->backend, b->device, b->threads, sample_version_string());
+    if (b->gpu)
+        printf("# timing: device memory, device events around each call on a stream; median "
+               "of >= 100 calls after 10; inputs rotated over >= 150 MB\n"
+               "# floor: one read of the input at %.0f GB/s (a device-to-device copy, read + "
+               "written)\n", b->bandwidth * 1e-9);
+    else
+        printf("# timing: host memory, CLOCK_MONOTONIC; median of >= %" PRId64 " calls and "
+               ">= %g s after a warm-up\n"
+               "# floor: one thread reading each row once for its maximum\n",
+               b->timing.min_calls, b->timing.min_seconds);
     printf("%-8s %-26s %-9s %7s %5s %12s %12s %12s %8s\n", "backend", "op", "dist", "V", "B",
            "us_per_call", "us_per_row", "floor_us", "ratio");
 }
@@ -672,6 +690,113 @@ static void show_progress(struct bench *b, const struct result *r)
                 b->backend, r->op, r->vocab, r->batch, r->dist);
 }
 
+#ifdef SAMPLE_HAVE_HIP
+/* Enough copies of the input that together they exceed L2 (BENCH.md: 150 MB). */
+#define GPU_ROTATE_BYTES ((size_t)150 << 20)
+#define GPU_CALLS_MIN 100
+
+static int gpu_check(int rc, const char *what)
+{
+    if (rc)
+        tool_error("bench: %s: %s", what, gpu_error(rc));
+    return rc;
+}
+
+/* The copy bandwidth that the floor divides by: a 1 GiB device-to-device copy. */
+static int gpu_measure_bandwidth(struct bench *b)
+{
+    const size_t size = (size_t)1 << 30;
+    void *src = NULL, *dst = NULL, *start = NULL, *end = NULL;
+    float ms, best = 0;
+    int rc = gpu_check(gpu_malloc(&src, size), "gpu_malloc") ||
+             gpu_check(gpu_malloc(&dst, size), "gpu_malloc") ||
+             gpu_check(gpu_event_create(&start), "event") ||
+             gpu_check(gpu_event_create(&end), "event");
+    for (int i = 0; i < 5 && !rc; i++) {
+        rc = gpu_check(gpu_event_record(start, NULL), "event") ||
+             gpu_check(gpu_copy_on_device(dst, src, size, NULL), "copy") ||
+             gpu_check(gpu_event_record(end, NULL), "event") ||
+             gpu_check(gpu_stream_sync(NULL), "sync") ||
+             gpu_check(gpu_event_elapsed(&ms, start, end), "event");
+        if (!rc && i > 0 && (best == 0 || ms < best))
+            best = ms;
+    }
+    gpu_free(src);
+    gpu_free(dst);
+    if (start)
+        gpu_event_destroy(start);
+    if (end)
+        gpu_event_destroy(end);
+    b->bandwidth = 2.0 * (double)size / (best * 1e-3);
+    return rc ? TOOL_EXIT_USAGE : TOOL_EXIT_OK;
+}
+
+/* Device-resident inputs, rotated, each call between two events. */
+static int gpu_time_op(struct bench *b, struct op_call *c, struct result *r)
+{
+    const size_t in_bytes = (size_t)r->batch * (size_t)r->vocab * sizeof(float);
+    const size_t out_bytes = writes_rows(c->op) ? in_bytes : (size_t)r->batch * sizeof(int32_t);
+    const int copies = (int)(in_bytes >= GPU_ROTATE_BYTES ? 1 : GPU_ROTATE_BYTES / in_bytes + 1);
+    const int64_t calls = b->cfg.iters > GPU_CALLS_MIN ? b->cfg.iters : GPU_CALLS_MIN;
+    void *input = NULL, *output = NULL, *stream = NULL;
+    void **events = calloc((size_t)calls * 2, sizeof *events);
+    float *ms = malloc((size_t)calls * sizeof *ms);
+    int status = TOOL_EXIT_USAGE, rc = !events || !ms;
+
+    rc = rc || gpu_check(gpu_malloc(&input, in_bytes * (size_t)copies), "gpu_malloc") ||
+         gpu_check(gpu_malloc(&output, out_bytes), "gpu_malloc") ||
+         gpu_check(gpu_stream_create(&stream), "stream");
+    for (int i = 0; i < copies && !rc; i++)
+        rc = gpu_check(gpu_copy_to_device((char *)input + (size_t)i * in_bytes, c->input.data,
+                                          in_bytes, stream), "copy");
+    for (int64_t i = 0; i < 2 * calls && !rc; i++)
+        rc = gpu_check(gpu_event_create(&events[i]), "event");
+    rc = rc || gpu_check(gpu_stream_sync(stream), "sync");
+    if (rc)
+        goto done;
+
+    c->input.memory = SAMPLE_DEVICE;
+    c->params.stream = stream;
+    c->tokens = output;
+    c->rows = output;
+    /* Warm-up, then each timed call between its own pair of events. */
+    for (int64_t i = -10; i < calls; i++) {
+        c->input.data = (char *)input + (size_t)((i + 10) % copies) * in_bytes;
+        if (i >= 0 && gpu_check(gpu_event_record(events[2 * i], stream), "event"))
+            goto done;
+        if (call_op(c, (uint64_t)(i + 10)) != SAMPLE_OK) {
+            tool_error("bench: %s on hip: %s", c->op->name, sample_last_error(c->ctx));
+            goto done;
+        }
+        if (i >= 0 && gpu_check(gpu_event_record(events[2 * i + 1], stream), "event"))
+            goto done;
+    }
+    if (gpu_check(gpu_stream_sync(stream), "running the calls"))
+        goto done;
+    for (int64_t i = 0; i < calls; i++)
+        if (gpu_check(gpu_event_elapsed(&ms[i], events[2 * i], events[2 * i + 1]), "event"))
+            goto done;
+    double *us = b->timing.samples;
+    for (int64_t i = 0; i < calls; i++)
+        us[i] = 1e3 * ms[i];
+    qsort(us, (size_t)calls, sizeof *us, compare_doubles);
+    r->us = calls % 2 ? us[calls / 2] : (us[calls / 2 - 1] + us[calls / 2]) / 2;
+    r->floor_us = 1e6 * (double)in_bytes / b->bandwidth;
+    status = TOOL_EXIT_OK;
+done:
+    for (int64_t i = 0; events && i < 2 * calls; i++)
+        if (events[i])
+            gpu_event_destroy(events[i]);
+    if (stream)
+        gpu_stream_destroy(stream);
+    gpu_free(input);
+    gpu_free(output);
+    free(events);
+    free(ms);
+    return status;
+}
+#endif
+
 /* Times one operation on the first B rows of the current inputs. */
 static int time_op(struct bench *b, sample_ctx *ctx, const struct bench_op *op,
                    struct result *r)
@@ -687,6 +812,10 @@ static int time_op(struct bench *b, sample_ctx *ctx, const struct bench_op *op,
         c.params.temperature = op->temperature;
     if (op->call == CALL_PROBS || op->call == CALL_LOGITS)
         c.params.seed = 42;
+#ifdef SAMPLE_HAVE_HIP
+    if (b->gpu)
+        return gpu_time_op(b, &c, r);
+#endif
     if (median_us(&b->timing, call_op, &c, &r->us) != SAMPLE_OK) {
         tool_error("bench: %s V=%" PRId64 " B=%" PRId64 " %s on %s: %s", op->name, r->vocab,
                    r->batch, r->dist, b->backend, sample_last_error(ctx));
@@ -716,8 +845,9 @@ static int run_batch(struct bench *b, sample_ctx *ctx, int dist, int64_t vocab, 
         show_progress(b, &r);
         if (time_op(b, ctx, op, &r) != TOOL_EXIT_OK)
             return TOOL_EXIT_USAGE;
-        r.floor_us = floor_of(b, logits ? b->buf.logits : b->buf.probs, batch, vocab,
-                              &floors[logits]);
+        if (!b->gpu)
+            r.floor_us = floor_of(b, logits ? b->buf.logits : b->buf.probs, batch, vocab,
+                                  &floors[logits]);
         print_result(b, &r);
     }
     return TOOL_EXIT_OK;
@@ -731,6 +861,23 @@ static int run_backend(struct bench *b, const char *name)
         return status;
     b->backend = sample_backend(ctx);
     b->threads = threads_used(b->backend, b->cfg.threads);
+    b->gpu = strcmp(b->backend, "hip") == 0;
+#ifdef SAMPLE_HAVE_HIP
+    /* The bench's own device memory and events are on device 0, as the context. */
+    if (b->gpu) {
+        char arch[32];
+        int processors;
+        const char *why;
+        b->threads = 0;
+        if (gpu_load(&why) || gpu_check(gpu_enter(0), "gpu_enter") ||
+            gpu_check(gpu_device_info(0, b->device, sizeof b->device, arch, sizeof arch,
+                                      &processors), "device") ||
+            gpu_measure_bandwidth(b) != TOOL_EXIT_OK) {
+            sample_destroy(ctx);
+            return TOOL_EXIT_USAGE;
+        }
+    }
+#endif
     print_header(b);
     int64_t bmax = list_max(&b->cfg.batches);
     for (int v = 0; v < b->cfg.vocabs.n && status == TOOL_EXIT_OK; v++) {
@@ -742,6 +889,10 @@ static int run_backend(struct bench *b, const char *name)
                 status = run_batch(b, ctx, dist, vocab, b->cfg.batches.v[i]);
         }
     }
+#ifdef SAMPLE_HAVE_HIP
+    if (b->gpu)
+        gpu_leave();
+#endif
     sample_destroy(ctx);
     return status;
 }

@@ -3,6 +3,7 @@
  * one a context gets, and the GPUs.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "config.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -10,6 +11,9 @@
 #include <strings.h>
 
 #include "sample_tool.h"
+#ifdef SAMPLE_HAVE_HIP
+#include "gpu.h"
+#endif
 
 /* More than libsample will ever know; a longer list is cut, not overrun. */
 #define MAX_BACKENDS 16
@@ -28,7 +32,7 @@ struct report {
     const char *only;       /* --backend: report on this one alone */
     struct choice choices[2];
     int nchoices;
-    char devices[256];
+    char devices[1024];
 };
 
 static void help(FILE *out)
@@ -89,7 +93,29 @@ static void make_choices(struct report *r)
         try_choice(&r->choices[i]);
 }
 
-/* The API has no device list yet: the hip backend's state says what there is. */
+/* The GPUs the hip backend would use, from the runtime it loads itself. */
+static void list_devices(char *out, size_t len)
+{
+#ifdef SAMPLE_HAVE_HIP
+    const char *why;
+    int count = 0;
+    size_t used = 0;
+    if (gpu_load(&why) || gpu_device_count(&count) || count == 0) {
+        snprintf(out, len, "hip backend usable");
+        return;
+    }
+    for (int i = 0; i < count && used < len; i++) {
+        char name[128], arch[32];
+        int processors;
+        if (gpu_device_info(i, name, sizeof name, arch, sizeof arch, &processors) == 0)
+            used += (size_t)snprintf(out + used, len - used, "%s%d: %s (%s, %d processors)",
+                                     i ? "; " : "", i, name, arch, processors);
+    }
+#else
+    snprintf(out, len, "hip backend usable");
+#endif
+}
+
 static void describe_devices(struct report *r)
 {
     snprintf(r->devices, sizeof r->devices, "no GPU backend built");
@@ -98,7 +124,7 @@ static void describe_devices(struct report *r)
         if (strcmp(d->name, "hip") != 0 || !d->built)
             continue;
         if (d->usable)
-            snprintf(r->devices, sizeof r->devices, "hip backend usable");
+            list_devices(r->devices, sizeof r->devices);
         else
             snprintf(r->devices, sizeof r->devices, "none usable: %s", d->reason);
     }

@@ -56,6 +56,7 @@ int gpu_free(void *ptr);
 int gpu_memset(void *ptr, int value, size_t size, void *stream);
 int gpu_copy_to_device(void *dst, const void *src, size_t size, void *stream);
 int gpu_copy_to_host(void *dst, const void *src, size_t size, void *stream);
+int gpu_copy_on_device(void *dst, const void *src, size_t size, void *stream);
 /* height rows of width bytes, pitches in bytes; to_device says which side is host. */
 int gpu_copy_2d(void *dst, size_t dst_pitch, const void *src, size_t src_pitch, size_t width,
                 size_t height, int to_device, void *stream);

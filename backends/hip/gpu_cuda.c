@@ -28,7 +28,7 @@ const char gpu_code_object_kind[] = "fatbin";
     X(cuDeviceGetAttribute) X(cuDevicePrimaryCtxRetain) X(cuCtxPushCurrent)                    \
     X(cuCtxPopCurrent) X(cuModuleLoadData) X(cuModuleGetFunction) X(cuModuleGetGlobal)         \
     X(cuMemAlloc) X(cuMemFree) X(cuMemsetD8Async) X(cuMemcpyHtoDAsync) X(cuMemcpyDtoHAsync)    \
-    X(cuMemcpyDtoH) X(cuMemcpy2DAsync) X(cuLaunchKernel) X(cuStreamCreate) X(cuStreamDestroy)  \
+    X(cuMemcpyDtoH) X(cuMemcpyDtoDAsync) X(cuMemcpy2DAsync) X(cuLaunchKernel) X(cuStreamCreate) X(cuStreamDestroy)  \
     X(cuStreamSynchronize) X(cuEventCreate) X(cuEventDestroy) X(cuEventRecord)                 \
     X(cuEventElapsedTime) X(cuPointerGetAttributes)
 
@@ -207,6 +207,12 @@ int gpu_copy_to_device(void *dst, const void *src, size_t size, void *stream)
 int gpu_copy_to_host(void *dst, const void *src, size_t size, void *stream)
 {
     return cu.cuMemcpyDtoHAsync(dst, (CUdeviceptr)(uintptr_t)src, size, (CUstream)stream);
+}
+
+int gpu_copy_on_device(void *dst, const void *src, size_t size, void *stream)
+{
+    return cu.cuMemcpyDtoDAsync((CUdeviceptr)(uintptr_t)dst, (CUdeviceptr)(uintptr_t)src, size,
+                                (CUstream)stream);
 }
 
 int gpu_copy_2d(void *dst, size_t dst_pitch, const void *src, size_t src_pitch, size_t width,

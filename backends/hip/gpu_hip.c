@@ -185,6 +185,11 @@ int gpu_copy_to_host(void *dst, const void *src, size_t size, void *stream)
     return hip.hipMemcpyAsync(dst, src, size, hipMemcpyDeviceToHost, (hipStream_t)stream);
 }
 
+int gpu_copy_on_device(void *dst, const void *src, size_t size, void *stream)
+{
+    return hip.hipMemcpyAsync(dst, src, size, hipMemcpyDeviceToDevice, (hipStream_t)stream);
+}
+
 int gpu_copy_2d(void *dst, size_t dst_pitch, const void *src, size_t src_pitch, size_t width,
                 size_t height, int to_device, void *stream)
 {
