@@ -14,11 +14,13 @@
 #define SAMPLE_BALLOT(pred) ((uint64_t)__ballot(pred))
 #define SAMPLE_SHFL(v, lane) __shfl((v), (lane))
 #define SAMPLE_SHFL_DOWN(v, delta) __shfl_down((v), (delta))
+#define SAMPLE_SHFL_UP(v, delta) __shfl_up((v), (delta))
 #else
 #include <cuda_runtime.h>
 #define SAMPLE_BALLOT(pred) ((uint64_t)__ballot_sync(0xffffffffu, (pred)))
 #define SAMPLE_SHFL(v, lane) __shfl_sync(0xffffffffu, (v), (lane))
 #define SAMPLE_SHFL_DOWN(v, delta) __shfl_down_sync(0xffffffffu, (v), (delta))
+#define SAMPLE_SHFL_UP(v, delta) __shfl_up_sync(0xffffffffu, (v), (delta))
 #endif
 
 /* Lanes below this one in its warp, as a 64-bit mask. */

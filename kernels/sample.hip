@@ -55,6 +55,64 @@ __device__ static inline uint64_t row_draw(const kcall &c, int r)
     return c.rows ? c.rows[r].draw : sample_draw_u64(c.seed, c.offset, (uint64_t)(c.row0 + r));
 }
 
+/* Elements i .. i+3 of a row as float32: one 16- or 8-byte load when aligned. */
+__device__ static inline void load4(const void *row, int dtype, int64_t i, float v[4])
+{
+    if (dtype == SAMPLE_F32) {
+        const float *p = (const float *)row + i;
+        if (((uintptr_t)p & 15) == 0) {
+            float4 q = *(const float4 *)p;
+            v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
+            return;
+        }
+    } else {
+        const uint16_t *p = (const uint16_t *)row + i;
+        if (((uintptr_t)p & 7) == 0) {
+            uint2 q = *(const uint2 *)p;
+            uint16_t h[4] = {(uint16_t)q.x, (uint16_t)(q.x >> 16), (uint16_t)q.y,
+                             (uint16_t)(q.y >> 16)};
+            for (int j = 0; j < 4; j++)
+                v[j] = dtype == SAMPLE_F16 ? sample_f16_to_f32(h[j]) : sample_bf16_to_f32(h[j]);
+            return;
+        }
+    }
+    for (int j = 0; j < 4; j++)
+        v[j] = sample_load(row, dtype, i + j);
+}
+
+/* Elements i .. i+3 that lie before end, as float32 (the rest 0). */
+__device__ static inline void load4_until(const void *row, int dtype, int64_t i, int64_t end,
+                                          float v[4])
+{
+    if (i + 4 <= end) {
+        load4(row, dtype, i, v);
+        return;
+    }
+    for (int j = 0; j < 4; j++)
+        v[j] = i + j < end ? sample_load(row, dtype, i + j) : 0.0f;
+}
+
+/* f(i, value) for every element of [begin, end): four neighbours per thread
+ * per load, two loads issued before either is used, so that each load is
+ * wide, a warp reads whole lines and more bytes are in flight. */
+template <typename F>
+__device__ static inline void for_each_value(const void *row, int dtype, int64_t begin,
+                                             int64_t end, F f)
+{
+    const int64_t step = 4 * (int64_t)blockDim.x;
+    for (int64_t i = begin + 4 * (int64_t)threadIdx.x; i < end; i += 2 * step) {
+        float a[4], b[4];
+        load4_until(row, dtype, i, end, a);
+        load4_until(row, dtype, i + step, end, b);
+        for (int j = 0; j < 4; j++)
+            if (i + j < end)
+                f(i + j, a[j]);
+        for (int j = 0; j < 4; j++)
+            if (i + step + j < end)
+                f(i + step + j, b[j]);
+    }
+}
+
 template <typename T> __device__ static inline T volatile_load(const T *p)
 {
     return *(const volatile T *)p;
@@ -241,17 +299,17 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_scan(kcall c
     /* (order of the value, ~index): the maximum is the largest value's first index. */
     uint64_t best = 0;
     uint32_t first_fault = ~0u;
-    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
-        float v = sample_load(row, c.dtype, i);
-        enum sample_row_fault f = c.kind == SAMPLE_PROBS ? sample_prob_fault(v)
-                                                          : sample_logit_fault(v);
+    const int kind = c.kind;
+    for_each_value(row, c.dtype, begin, end, [&](int64_t i, float v) {
+        enum sample_row_fault f = kind == SAMPLE_PROBS ? sample_prob_fault(v)
+                                                        : sample_logit_fault(v);
         if (f != SAMPLE_ROW_OK) {
             uint32_t packed = ((uint32_t)i << 4) | (uint32_t)f;
             first_fault = packed < first_fault ? packed : first_fault;
         }
         uint64_t key = ((uint64_t)order_bits(v) << 32) | (uint32_t)~(uint32_t)i;
         best = key > best ? key : best;
-    }
+    });
     best = block_reduce(best, max_op(), scratch64);
     first_fault = block_reduce(first_fault, min_op(), scratch32);
     size_t slot = (size_t)r * c.nchunks + blockIdx.x;
@@ -374,12 +432,12 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_histogram(kc
         sum[b] = 0;
     }
     __syncthreads();
-    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
-        uint64_t w = weight(sample_load(row, c.dtype, i));
+    for_each_value(row, c.dtype, begin, end, [&](int64_t, float v) {
+        uint64_t w = weight(v);
         uint32_t b = bucket_of(w);
         atomicAdd(&cnt[b], 1u);
         add_u64(&sum[b], w);
-    }
+    });
     __syncthreads();
     uint32_t *g_cnt = c.hist_cnt + (size_t)r * SAMPLE_BUCKETS;
     uint64_t *g_sum = c.hist_sum + (size_t)r * SAMPLE_BUCKETS;
@@ -505,16 +563,28 @@ __device__ static selected pick_sorted(uint32_t count, uint64_t target, bool by_
 }
 
 /* The same on a list too long to sort: narrow the set 8 key bits at a time
- * (MSB first, a count-and-weight histogram per step) until it fits. */
+ * (MSB first, a count-and-weight histogram per step) until it fits.  The bits
+ * every key shares are skipped first, so that no step puts every key in one
+ * digit (which would also serialise the histogram's atomics). */
 __device__ static selected pick_narrowing(const uint64_t *list, uint32_t n, uint64_t target,
                                           bool by_weight, select_smem *sm)
 {
-    uint64_t prefix = 0, above = 0;
-    int shift = 64;
+    uint64_t lo = ~(uint64_t)0, hi = 0;
+    for (uint32_t i = threadIdx.x; i < n; i += blockDim.x) {
+        uint64_t key = list[i];
+        lo = key < lo ? key : lo;
+        hi = key > hi ? key : hi;
+    }
+    lo = ~block_reduce(~lo, max_op(), sm->buf);
+    hi = block_reduce(hi, max_op(), sm->buf);
+    int shift = lo == hi ? 0 : 64 - __clzll((long long)(lo ^ hi));
+    uint64_t prefix = shift >= 64 ? 0 : hi >> shift << shift, above = 0;
     uint32_t count = n;
     while (count > SAMPLE_SORT_MAX) {
-        const int next = shift - 8;
-        for (int d = threadIdx.x; d < 256; d += blockDim.x) {
+        const int width = shift < 8 ? shift : 8;
+        const int next = shift - width;
+        const uint32_t digits = 1u << width;
+        for (uint32_t d = threadIdx.x; d < 256; d += blockDim.x) {
             sm->digit_cnt[d] = 0;
             sm->digit_sum[d] = 0;
         }
@@ -522,32 +592,33 @@ __device__ static selected pick_narrowing(const uint64_t *list, uint32_t n, uint
         for (uint32_t i = threadIdx.x; i < n; i += blockDim.x) {
             uint64_t key = list[i];
             if (in_set(key, prefix, shift)) {
-                uint32_t d = (uint32_t)(key >> next) & 255u;
+                uint32_t d = (uint32_t)(key >> next) & (digits - 1);
                 atomicAdd(&sm->digit_cnt[d], 1u);
                 add_u64(&sm->digit_sum[d], key >> SAMPLE_INDEX_BITS);
             }
         }
         __syncthreads();
-        if (threadIdx.x == 0) {
-            uint64_t cum_cnt = 0, cum_sum = 0;
-            int d = 255;
-            for (; d > 0; d--) {
-                uint64_t reach = by_weight ? cum_sum + sm->digit_sum[d] : cum_cnt + sm->digit_cnt[d];
-                if (reach >= target)
-                    break;
-                cum_cnt += sm->digit_cnt[d];
-                cum_sum += sm->digit_sum[d];
+        /* Totals of the digits above each digit, largest digit first. */
+        const uint32_t d = digits - 1 - threadIdx.x; /* valid for threadIdx.x < digits */
+        const bool mine = threadIdx.x < digits;
+        uint64_t c_own = mine ? sm->digit_cnt[d] : 0, w_own = mine ? sm->digit_sum[d] : 0;
+        uint64_t c_above = block_exclusive_scan(c_own, threadIdx.x, sm->buf, NULL);
+        uint64_t w_above = block_exclusive_scan(w_own, threadIdx.x, sm->buf, NULL);
+        if (mine) {
+            uint64_t before = by_weight ? w_above : c_above;
+            uint64_t own = by_weight ? w_own : c_own;
+            if (before < target && target <= before + own) {
+                sm->answer = d;
+                sm->prefix[0] = c_above;
+                sm->prefix[1] = w_above;
             }
-            sm->answer = (uint32_t)d;
-            sm->buf[0] = cum_cnt;
-            sm->buf[1] = cum_sum;
         }
         __syncthreads();
-        const uint32_t d = sm->answer;
-        target -= by_weight ? sm->buf[1] : sm->buf[0];
-        above += sm->buf[1];
-        prefix |= (uint64_t)d << next;
-        count = sm->digit_cnt[d];
+        const uint32_t chosen = sm->answer;
+        target -= by_weight ? sm->prefix[1] : sm->prefix[0];
+        above += sm->prefix[1];
+        prefix |= (uint64_t)chosen << next;
+        count = sm->digit_cnt[chosen];
         shift = next;
         __syncthreads();
     }
@@ -605,25 +676,30 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_gather(kcall
     const int64_t end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
 
     /* Whole warps step together so that the ballot sees every lane. */
-    for (int64_t base = begin; base < end; base += blockDim.x) {
-        int64_t i = base + threadIdx.x;
-        bool take = false;
-        uint64_t key = 0;
-        if (i < end) {
-            uint64_t w = weight(sample_load(row, c.dtype, i));
-            uint32_t b = bucket_of(w);
-            take = b >= blo && b <= bhi;
-            key = sample_rank_key(w, i);
-        }
-        uint64_t lanes = SAMPLE_BALLOT(take);
-        if (lanes) {
-            int leader = __ffsll((long long)lanes) - 1;
-            uint32_t at = 0;
-            if ((int)(threadIdx.x % warpSize) == leader)
-                at = atomicAdd(&s->ncand, (uint32_t)__popcll(lanes));
-            at = SAMPLE_SHFL(at, leader);
-            if (take)
-                list[at + __popcll(lanes & sample_lanes_below())] = key;
+    for (int64_t tile = begin; tile < end; tile += 4 * (int64_t)blockDim.x) {
+        const int64_t i0 = tile + 4 * (int64_t)threadIdx.x;
+        float v[4];
+        load4_until(row, c.dtype, i0, end, v);
+        for (int j = 0; j < 4; j++) {
+            const int64_t i = i0 + j;
+            bool take = false;
+            uint64_t key = 0;
+            if (i < end) {
+                uint64_t w = weight(v[j]);
+                uint32_t b = bucket_of(w);
+                take = b >= blo && b <= bhi;
+                key = sample_rank_key(w, i);
+            }
+            uint64_t lanes = SAMPLE_BALLOT(take);
+            if (lanes) {
+                int leader = __ffsll((long long)lanes) - 1;
+                uint32_t at = 0;
+                if ((int)(threadIdx.x % warpSize) == leader)
+                    at = atomicAdd(&s->ncand, (uint32_t)__popcll(lanes));
+                at = SAMPLE_SHFL(at, leader);
+                if (take)
+                    list[at + __popcll(lanes & sample_lanes_below())] = key;
+            }
         }
     }
     if (!finished_last(c, r, COUNTER_GATHER))
@@ -633,11 +709,11 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_gather(kcall
 
 /* ---- draw: M_K, t and the token (SPEC 5) --------------------------------------- */
 
-/* Kept weight of elements [lo, hi) of a row. */
-__device__ static inline uint64_t kept_weight(const void *row, int dtype, const weigher &weight,
-                                              uint64_t bound, int64_t i)
+/* Element i's weight if it is kept, else 0. */
+__device__ static inline uint64_t kept_weight(float v, const weigher &weight, uint64_t bound,
+                                              int64_t i)
 {
-    uint64_t w = weight(sample_load(row, dtype, i));
+    uint64_t w = weight(v);
     return sample_rank_key(w, i) >= bound ? w : 0;
 }
 
@@ -657,8 +733,8 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_draw(kcall c
     const int64_t end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
 
     uint64_t mass = 0;
-    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x)
-        mass += kept_weight(row, c.dtype, weight, bound, i);
+    for_each_value(row, c.dtype, begin, end,
+                   [&](int64_t i, float v) { mass += kept_weight(v, weight, bound, i); });
     mass = block_reduce(mass, add_op(), scratch);
     uint64_t *part = c.part + (size_t)r * c.nchunks;
     if (threadIdx.x == 0)
@@ -698,22 +774,60 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_draw(kcall c
     const uint64_t t_in_chunk = t - (uint64_t)where[1];
 
     /* In vocabulary order inside the chunk: the first token whose running kept
-     * weight exceeds t. */
-    const int64_t step = (cend - cbegin + blockDim.x - 1) / blockDim.x;
-    const int64_t ilo = cbegin + threadIdx.x * step;
-    const int64_t ihi = ilo + step < cend ? ilo + step : cend;
-    run = 0;
-    for (int64_t i = ilo; i < ihi; i++)
-        run += kept_weight(row, c.dtype, weight, bound, i);
-    before = block_exclusive_scan(run, threadIdx.x, buf, NULL);
-    if (before <= t_in_chunk && t_in_chunk < before + run) {
-        for (int64_t i = ilo; i < ihi; i++) {
-            before += kept_weight(row, c.dtype, weight, bound, i);
-            if (before > t_in_chunk) {
-                c.tokens[r] = (int32_t)i;
-                break;
-            }
+     * weight exceeds t.  Each warp sums a contiguous span a line at a time; the
+     * warp whose span holds t walks it with warp-wide prefix sums. */
+    const int warps = blockDim.x / warpSize, warp = threadIdx.x / warpSize;
+    const int lane = threadIdx.x % warpSize, line = 4 * warpSize;
+    const int64_t per_warp = ((cend - cbegin + warps - 1) / warps + line - 1) / line * line;
+    const int64_t wlo = cbegin + warp * per_warp;
+    const int64_t whi = wlo + per_warp < cend ? wlo + per_warp : cend;
+    uint64_t span = 0;
+    for (int64_t i = wlo + 4 * lane; i < whi; i += line) {
+        float v[4];
+        load4_until(row, c.dtype, i, whi, v);
+        for (int j = 0; j < 4; j++)
+            span += i + j < whi ? kept_weight(v[j], weight, bound, i + j) : 0;
+    }
+    for (int d = warpSize / 2; d > 0; d /= 2)
+        span += SAMPLE_SHFL_DOWN(span, d);
+    if (lane == 0)
+        buf[warp] = span;
+    __syncthreads();
+    span = buf[warp];
+    before = 0;
+    for (int k = 0; k < warp; k++)
+        before += buf[k];
+    if (!(before <= t_in_chunk && t_in_chunk < before + span))
+        return;
+    for (int64_t base = wlo; base < whi; base += line) {
+        const int64_t i = base + 4 * lane;
+        float v[4];
+        uint64_t w[4], own = 0;
+        load4_until(row, c.dtype, i, whi, v);
+        for (int j = 0; j < 4; j++) {
+            w[j] = i + j < whi ? kept_weight(v[j], weight, bound, i + j) : 0;
+            own += w[j];
         }
+        uint64_t incl = own;
+        for (int d = 1; d < warpSize; d *= 2) {
+            uint64_t up = SAMPLE_SHFL_UP(incl, d);
+            incl += lane >= d ? up : 0;
+        }
+        const uint64_t total = SAMPLE_SHFL(incl, warpSize - 1);
+        if (before + total > t_in_chunk) {
+            uint64_t run_before = before + incl - own;
+            if (run_before <= t_in_chunk && t_in_chunk < run_before + own) {
+                for (int j = 0; j < 4; j++) {
+                    run_before += w[j];
+                    if (run_before > t_in_chunk) {
+                        c.tokens[r] = (int32_t)(i + j);
+                        break;
+                    }
+                }
+            }
+            return;
+        }
+        before += total;
     }
 }
 
@@ -736,13 +850,13 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_write(kcall 
     const weigher weight = row_weigher(c, r);
     const uint64_t bound = s->bound;
     const double mass = (double)s->mass;
-    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
-        float v = sample_load(row, c.dtype, i);
+    const bool mask = c.op == SAMPLE_OP_MASK;
+    for_each_value(row, c.dtype, begin, end, [&](int64_t i, float v) {
         uint64_t w = weight(v);
         bool kept = sample_rank_key(w, i) >= bound;
-        if (c.op == SAMPLE_OP_MASK)
+        if (mask)
             out[i] = kept ? v : -INFINITY;
         else
             out[i] = kept ? (float)((double)w / mass) : 0.0f;
-    }
+    });
 }

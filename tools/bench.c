@@ -759,12 +759,17 @@ static int gpu_time_op(struct bench *b, struct op_call *c, struct result *r)
     c->params.stream = stream;
     c->tokens = output;
     c->rows = output;
-    /* Warm-up, then each timed call between its own pair of events. */
+    /* Warm-up, then each timed call between its own pair of events.  The host's
+     * own time per call goes to stderr with SAMPLE_BENCH_HOST set. */
+    double host = 0;
     for (int64_t i = -10; i < calls; i++) {
         c->input.data = (char *)input + (size_t)((i + 10) % copies) * in_bytes;
         if (i >= 0 && gpu_check(gpu_event_record(events[2 * i], stream), "event"))
             goto done;
-        if (call_op(c, (uint64_t)(i + 10)) != SAMPLE_OK) {
+        double t0 = now();
+        int called = call_op(c, (uint64_t)(i + 10));
+        host += i >= 0 ? now() - t0 : 0;
+        if (called != SAMPLE_OK) {
             tool_error("bench: %s on hip: %s", c->op->name, sample_last_error(c->ctx));
             goto done;
         }
@@ -782,6 +787,9 @@ static int gpu_time_op(struct bench *b, struct op_call *c, struct result *r)
     qsort(us, (size_t)calls, sizeof *us, compare_doubles);
     r->us = calls % 2 ? us[calls / 2] : (us[calls / 2 - 1] + us[calls / 2]) / 2;
     r->floor_us = 1e6 * (double)in_bytes / b->bandwidth;
+    if (getenv("SAMPLE_BENCH_HOST"))
+        fprintf(stderr, "host: %s V=%" PRId64 " B=%" PRId64 " %s: %.2f us per call on the host\n",
+                c->op->name, r->vocab, r->batch, r->dist, 1e6 * host / (double)calls);
     status = TOOL_EXIT_OK;
 done:
     for (int64_t i = 0; events && i < 2 * calls; i++)
