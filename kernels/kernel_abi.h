@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#define SAMPLE_KERNEL_ABI 1
+#define SAMPLE_KERNEL_ABI 2
 
 /* Threads per block of every kernel; a multiple of 64 and of 32. */
 #define SAMPLE_BLOCK 512
@@ -46,9 +46,9 @@ struct sample_row_state {
     int32_t exponent;          /* E of SPEC 2.1 */
     float max;                 /* probabilities: max p; logits: max finite l */
     uint32_t blo, bhi;         /* candidate buckets */
-    uint64_t above_cnt;        /* tokens in buckets above bhi */
+    uint64_t above_cnt;        /* tokens in buckets above bhi (summed by gather) */
     uint64_t above_sum;        /* their weight */
-    uint64_t total;            /* W: the row's weight */
+    uint64_t total;            /* W: the row's weight (summed by gather) */
     uint64_t theta;            /* min-p's threshold weight, or 0 */
     uint64_t bound;            /* rank keys >= bound are kept */
     uint64_t mass;             /* M_K */
@@ -84,7 +84,6 @@ struct sample_kernel_call {
     uint32_t *part_fault;      /* [batch][nchunks]: (index << 4) | fault, or ~0 */
     uint64_t *part;            /* [batch][nchunks]: the scan's max, then the draw's sums */
     uint32_t *hist_cnt;        /* [batch][SAMPLE_BUCKETS], zero between calls */
-    uint64_t *hist_sum;        /* [batch][SAMPLE_BUCKETS], zero between calls */
     uint64_t *cand;            /* [batch][vocab] rank keys */
 };
 

@@ -200,24 +200,36 @@ __device__ static T block_reduce(T v, Op op, T *scratch)
     return v;
 }
 
-/* Exclusive prefix sum of v over the threads taken in `rank` order; buf has
- * blockDim.x entries.  *total (optional) receives the sum over all threads. */
-__device__ static uint64_t block_exclusive_scan(uint64_t v, int rank, uint64_t *buf,
-                                                uint64_t *total)
+/* Exclusive prefix sum of v over the block's threads in index order; scratch
+ * holds one entry per warp and one more.  *total (optional) receives the sum
+ * over all threads. */
+__device__ static uint64_t block_exclusive_scan(uint64_t v, uint64_t *scratch, uint64_t *total)
 {
-    buf[rank] = v;
-    __syncthreads();
-    for (int d = 1; d < (int)blockDim.x; d *= 2) {
-        uint64_t add = rank >= d ? buf[rank - d] : 0;
-        __syncthreads();
-        buf[rank] += add;
-        __syncthreads();
+    const int lane = threadIdx.x % warpSize, warp = threadIdx.x / warpSize;
+    const int warps = blockDim.x / warpSize;
+    uint64_t inclusive = v;
+    for (int d = 1; d < warpSize; d *= 2) {
+        uint64_t up = SAMPLE_SHFL_UP(inclusive, d);
+        inclusive += lane >= d ? up : 0;
     }
-    uint64_t inclusive = buf[rank];
-    if (total)
-        *total = buf[blockDim.x - 1];
+    if (lane == warpSize - 1)
+        scratch[warp] = inclusive;
     __syncthreads();
-    return inclusive - v;
+    if (threadIdx.x == 0) {
+        uint64_t running = 0;
+        for (int w = 0; w < warps; w++) {
+            uint64_t t = scratch[w];
+            scratch[w] = running;
+            running += t;
+        }
+        scratch[warps] = running;
+    }
+    __syncthreads();
+    uint64_t before = scratch[warp] + inclusive - v;
+    if (total)
+        *total = scratch[warps];
+    __syncthreads();
+    return before;
 }
 
 /* After this block's part of kernel `which` for row r: whether it finished last.
@@ -348,37 +360,56 @@ __device__ static void find_crossing(const T *ge, uint64_t target, int *out)
     __syncthreads();
 }
 
-/*
- * The row's last block, with the row's histogram in cnt/sum: turn it into
- * "at or above bucket b" totals, then find the buckets that can hold the top-k
- * and top-p boundaries.  The candidates are the tokens of buckets blo..bhi.
- */
-__device__ static void plan(const kcall &c, int r, uint32_t *cnt, uint64_t *sum, uint64_t *buf)
+/* The smallest and largest weight of a bucket (bucket_of inverted). */
+__device__ static inline uint64_t bucket_min(uint32_t b)
 {
-    __shared__ int found[2];
+    return b < 64 ? b : (uint64_t)(64 + b % 64) << (b / 64 - 1);
+}
+
+__device__ static inline uint64_t bucket_max(uint32_t b)
+{
+    return b < 64 ? b : ((uint64_t)(65 + b % 64) << (b / 64 - 1)) - 1;
+}
+
+/*
+ * The row's last histogram block, with the row's bucket counts in cnt: find
+ * the buckets that can hold the top-k and top-p boundaries.  Counts are exact;
+ * a bucket's weight is only bounded (count times its smallest or largest
+ * weight), so top-p's boundary is a short range of buckets whose bounds
+ * straddle tau.  The gather pass adds up the exact weights.
+ */
+__device__ static void plan(const kcall &c, int r, uint32_t *cnt, uint64_t *lo_ge, uint64_t *hi_ge,
+                            uint64_t *scratch)
+{
+    __shared__ int found[3];
     struct sample_row_state *s = &c.state[r];
     struct sample_row_params p = row_params(c, r);
+    /* Thread t takes the t-th segment from the top, so that a prefix sum in
+     * thread order is a sum over the buckets above. */
     const int per = (SAMPLE_BUCKETS + blockDim.x - 1) / blockDim.x;
-    const int lo = threadIdx.x * per;
-    const int hi = lo + per < SAMPLE_BUCKETS ? lo + per : SAMPLE_BUCKETS;
+    const int seg = blockDim.x - 1 - threadIdx.x;
+    const int first = seg * per < SAMPLE_BUCKETS ? seg * per : SAMPLE_BUCKETS;
+    const int last = first + per < SAMPLE_BUCKETS ? first + per : SAMPLE_BUCKETS;
 
-    /* Suffix sums: thread t's buckets come after those of threads > t. */
-    uint64_t my_cnt = 0, my_sum = 0;
-    for (int b = lo; b < hi; b++) {
+    uint64_t my_cnt = 0, my_lo = 0, my_hi = 0;
+    for (int b = first; b < last; b++) {
         my_cnt += cnt[b];
-        my_sum += sum[b];
+        my_lo += cnt[b] * bucket_min((uint32_t)b);
+        my_hi += cnt[b] * bucket_max((uint32_t)b);
     }
-    const int rank = blockDim.x - 1 - threadIdx.x;
-    uint64_t after_cnt = block_exclusive_scan(my_cnt, rank, buf, NULL);
-    uint64_t after_sum = block_exclusive_scan(my_sum, rank, buf, NULL);
-    for (int b = hi - 1; b >= lo; b--) {
-        after_cnt += cnt[b];
-        after_sum += sum[b];
-        cnt[b] = (uint32_t)after_cnt;
-        sum[b] = after_sum;
+    uint64_t above_cnt = block_exclusive_scan(my_cnt, scratch, NULL);
+    uint64_t above_lo = block_exclusive_scan(my_lo, scratch, NULL);
+    uint64_t above_hi = block_exclusive_scan(my_hi, scratch, NULL);
+    for (int b = last - 1; b >= first; b--) {
+        above_lo += cnt[b] * bucket_min((uint32_t)b);
+        above_hi += cnt[b] * bucket_max((uint32_t)b);
+        above_cnt += cnt[b];
+        cnt[b] = (uint32_t)above_cnt;
+        lo_ge[b] = above_lo;
+        hi_ge[b] = above_hi;
     }
     if (threadIdx.x == 0)
-        found[0] = found[1] = 0;
+        found[0] = found[1] = found[2] = 0;
     __syncthreads();
 
     const int top_k = p.top_k > 0 && p.top_k < c.vocab;
@@ -386,19 +417,24 @@ __device__ static void plan(const kcall &c, int r, uint32_t *cnt, uint64_t *sum,
     if (top_k)
         find_crossing(cnt, (uint64_t)p.top_k, &found[0]);
     const int bk = found[0];
-    /* A lower bound on M_k: the top-k boundary bucket counted as empty. */
-    uint64_t mass_lo = sum[0];
-    if (top_k)
-        mass_lo = bk + 1 < SAMPLE_BUCKETS ? sum[bk + 1] : 0;
-    /* L_p <= L_k: the top-p boundary is at or above bk, and at or below the
-     * bucket of the smallest tau that M_k allows. */
+    /* Bounds on M_k: the buckets above bk at their least, or bk too at its most. */
+    uint64_t mass_lo = lo_ge[0], mass_hi = hi_ge[0];
+    if (top_k) {
+        mass_lo = bk + 1 < SAMPLE_BUCKETS ? lo_ge[bk + 1] : 0;
+        mass_hi = hi_ge[bk];
+    }
     if (top_p) {
+        /* The boundary bucket b has W(>= b) >= tau > W(> b).  The highest it can
+         * be: the smallest tau against the largest weights; the lowest: the
+         * largest tau against the smallest. */
         uint64_t tau_lo = sample_ceil_mul(p.top_p, mass_lo);
-        find_crossing(sum, tau_lo > 0 ? tau_lo : 1, &found[1]);
+        find_crossing(hi_ge, tau_lo > 0 ? tau_lo : 1, &found[1]);
+        find_crossing(lo_ge, sample_ceil_mul(p.top_p, mass_hi), &found[2]);
     }
     if (threadIdx.x != 0)
         return;
-    int blo = top_k ? bk : found[1];
+    /* L_p <= L_k: top-p's boundary is never below top-k's. */
+    int blo = top_k ? bk : found[2];
     int bhi = top_p ? found[1] : bk;
     if (bhi < blo)
         bhi = blo;
@@ -409,16 +445,17 @@ __device__ static void plan(const kcall &c, int r, uint32_t *cnt, uint64_t *sum,
     }
     s->blo = (uint32_t)blo;
     s->bhi = (uint32_t)bhi;
-    s->above_cnt = bhi + 1 < SAMPLE_BUCKETS ? cnt[bhi + 1] : 0;
-    s->above_sum = bhi + 1 < SAMPLE_BUCKETS ? sum[bhi + 1] : 0;
-    s->total = sum[0];
+    s->above_cnt = 0; /* the gather pass adds these up exactly */
+    s->above_sum = 0;
+    s->total = 0;
 }
 
 extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_histogram(kcall c)
 {
     __shared__ uint32_t cnt[SAMPLE_BUCKETS];
-    __shared__ uint64_t sum[SAMPLE_BUCKETS];
-    __shared__ uint64_t buf[SAMPLE_BLOCK];
+    __shared__ uint64_t lo_ge[SAMPLE_BUCKETS];
+    __shared__ uint64_t hi_ge[SAMPLE_BUCKETS];
+    __shared__ uint64_t scratch[65];
     const int r = blockIdx.y;
     if (c.state[r].mode != SAMPLE_MODE_SELECT)
         return;
@@ -427,38 +464,26 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_histogram(kc
     const int64_t begin = (int64_t)blockIdx.x * c.chunk;
     const int64_t end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
 
-    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x) {
+    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
         cnt[b] = 0;
-        sum[b] = 0;
-    }
     __syncthreads();
-    for_each_value(row, c.dtype, begin, end, [&](int64_t, float v) {
-        uint64_t w = weight(v);
-        uint32_t b = bucket_of(w);
-        atomicAdd(&cnt[b], 1u);
-        add_u64(&sum[b], w);
-    });
+    for_each_value(row, c.dtype, begin, end,
+                   [&](int64_t, float v) { atomicAdd(&cnt[bucket_of(weight(v))], 1u); });
     __syncthreads();
     uint32_t *g_cnt = c.hist_cnt + (size_t)r * SAMPLE_BUCKETS;
-    uint64_t *g_sum = c.hist_sum + (size_t)r * SAMPLE_BUCKETS;
-    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x) {
-        if (cnt[b]) {
+    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
+        if (cnt[b])
             atomicAdd(&g_cnt[b], cnt[b]);
-            add_u64(&g_sum[b], sum[b]);
-        }
-    }
     if (!finished_last(c, r, COUNTER_HISTOGRAM))
         return;
 
     /* Take the row's histogram and leave the workspace zeroed for the next call. */
     for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x) {
         cnt[b] = volatile_load(&g_cnt[b]);
-        sum[b] = volatile_load(&g_sum[b]);
         g_cnt[b] = 0;
-        g_sum[b] = 0;
     }
     __syncthreads();
-    plan(c, r, cnt, sum, buf);
+    plan(c, r, cnt, lo_ge, hi_ge, scratch);
 }
 
 /* ---- gather and select: the exact boundary ------------------------------------ */
@@ -526,7 +551,7 @@ __device__ static uint32_t sort_set(const uint64_t *list, uint32_t n, uint64_t p
     uint64_t run = 0;
     for (uint32_t i = lo; i < hi; i++)
         run += sm->keys[i] >> SAMPLE_INDEX_BITS;
-    run = block_exclusive_scan(run, threadIdx.x, sm->buf, NULL);
+    run = block_exclusive_scan(run, sm->buf, NULL);
     for (uint32_t i = lo; i < hi; i++) {
         run += sm->keys[i] >> SAMPLE_INDEX_BITS;
         sm->prefix[i] = run;
@@ -602,8 +627,8 @@ __device__ static selected pick_narrowing(const uint64_t *list, uint32_t n, uint
         const uint32_t d = digits - 1 - threadIdx.x; /* valid for threadIdx.x < digits */
         const bool mine = threadIdx.x < digits;
         uint64_t c_own = mine ? sm->digit_cnt[d] : 0, w_own = mine ? sm->digit_sum[d] : 0;
-        uint64_t c_above = block_exclusive_scan(c_own, threadIdx.x, sm->buf, NULL);
-        uint64_t w_above = block_exclusive_scan(w_own, threadIdx.x, sm->buf, NULL);
+        uint64_t c_above = block_exclusive_scan(c_own, sm->buf, NULL);
+        uint64_t w_above = block_exclusive_scan(w_own, sm->buf, NULL);
         if (mine) {
             uint64_t before = by_weight ? w_above : c_above;
             uint64_t own = by_weight ? w_own : c_own;
@@ -640,16 +665,18 @@ __device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
     const bool sorted = n <= SAMPLE_SORT_MAX;
     uint32_t count = sorted ? sort_set(list, n, 0, 64, sm) : 0;
 
-    uint64_t bound = s->bound, mass_k = s->total;
+    const uint64_t above_cnt = volatile_load(&s->above_cnt);
+    const uint64_t above_sum = volatile_load(&s->above_sum);
+    uint64_t bound = s->bound, mass_k = volatile_load(&s->total);
     if (top_k) {
-        uint64_t target = (uint64_t)p.top_k - s->above_cnt;
+        uint64_t target = (uint64_t)p.top_k - above_cnt;
         selected k = sorted ? pick_sorted(count, target, false, sm)
                             : pick_narrowing(list, n, target, false, sm);
-        mass_k = s->above_sum + k.through;
+        mass_k = above_sum + k.through;
         bound = k.key > bound ? k.key : bound;
     }
     if (top_p) {
-        uint64_t target = sample_ceil_mul(p.top_p, mass_k) - s->above_sum;
+        uint64_t target = sample_ceil_mul(p.top_p, mass_k) - above_sum;
         selected q = sorted ? pick_sorted(count, target, true, sm)
                             : pick_narrowing(list, n, target, true, sm);
         bound = q.key > bound ? q.key : bound;
@@ -675,6 +702,9 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_gather(kcall
     const int64_t begin = (int64_t)blockIdx.x * c.chunk;
     const int64_t end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
 
+    /* Exact totals the histogram only bounded: the row's weight, and the count
+     * and weight of the tokens above the candidates. */
+    uint64_t above_cnt = 0, above_sum = 0, total = 0;
     /* Whole warps step together so that the ballot sees every lane. */
     for (int64_t tile = begin; tile < end; tile += 4 * (int64_t)blockDim.x) {
         const int64_t i0 = tile + 4 * (int64_t)threadIdx.x;
@@ -689,6 +719,9 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_gather(kcall
                 uint32_t b = bucket_of(w);
                 take = b >= blo && b <= bhi;
                 key = sample_rank_key(w, i);
+                total += w;
+                above_cnt += b > bhi;
+                above_sum += b > bhi ? w : 0;
             }
             uint64_t lanes = SAMPLE_BALLOT(take);
             if (lanes) {
@@ -701,6 +734,14 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_gather(kcall
                     list[at + __popcll(lanes & sample_lanes_below())] = key;
             }
         }
+    }
+    above_cnt = block_reduce(above_cnt, add_op(), sm.buf);
+    above_sum = block_reduce(above_sum, add_op(), sm.buf);
+    total = block_reduce(total, add_op(), sm.buf);
+    if (threadIdx.x == 0) {
+        add_u64(&s->above_cnt, above_cnt);
+        add_u64(&s->above_sum, above_sum);
+        add_u64(&s->total, total);
     }
     if (!finished_last(c, r, COUNTER_GATHER))
         return;
@@ -751,7 +792,7 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_draw(kcall c
         where[0] = where[1] = 0; /* t < M_K always finds a chunk; never left unset */
     for (int j = lo; j < hi; j++)
         run += volatile_load(&part[j]);
-    uint64_t before = block_exclusive_scan(run, threadIdx.x, buf, &total);
+    uint64_t before = block_exclusive_scan(run, buf, &total);
     if (c.tokens == NULL) {
         if (threadIdx.x == 0)
             s->mass = total;

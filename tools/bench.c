@@ -871,14 +871,16 @@ static int run_backend(struct bench *b, const char *name)
     b->threads = threads_used(b->backend, b->cfg.threads);
     b->gpu = strcmp(b->backend, "hip") == 0;
 #ifdef SAMPLE_HAVE_HIP
-    /* The bench's own device memory and events are on device 0, as the context. */
+    /* The bench's own memory and events go on the context's device: SAMPLE_DEVICE
+     * or 0, as sample_create chose it. */
     if (b->gpu) {
         char arch[32];
         int processors;
-        const char *why;
+        const char *why, *env = getenv("SAMPLE_DEVICE");
+        int device = env && *env ? atoi(env) : 0;
         b->threads = 0;
-        if (gpu_load(&why) || gpu_check(gpu_enter(0), "gpu_enter") ||
-            gpu_check(gpu_device_info(0, b->device, sizeof b->device, arch, sizeof arch,
+        if (gpu_load(&why) || gpu_check(gpu_enter(device), "gpu_enter") ||
+            gpu_check(gpu_device_info(device, b->device, sizeof b->device, arch, sizeof arch,
                                       &processors), "device") ||
             gpu_measure_bandwidth(b) != TOOL_EXIT_OK) {
             sample_destroy(ctx);

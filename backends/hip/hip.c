@@ -39,8 +39,7 @@ struct hip_state {
     const struct hip_kernels *kernels;
     void *stream;
     int dirty; /* a failed call may have left counters set: zero them first */
-    struct region input, output, params, state, report, part_fault, part, hist_cnt,
-        hist_sum, cand;
+    struct region input, output, params, state, report, part_fault, part, hist_cnt, cand;
     struct sample_row_params *host_params;
     struct sample_row_report *host_report;
     size_t host_rows;
@@ -231,8 +230,6 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
     if (select) {
         TRY(call, "allocating the workspace",
             reserve(&s->hist_cnt, n * SAMPLE_BUCKETS * sizeof(uint32_t), 1, stream));
-        TRY(call, "allocating the workspace",
-            reserve(&s->hist_sum, n * SAMPLE_BUCKETS * sizeof(uint64_t), 1, stream));
         TRY(call, "allocating the candidate lists",
             reserve(&s->cand, n * (size_t)vocab * sizeof(uint64_t), 0, stream));
     }
@@ -241,9 +238,6 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
         if (s->hist_cnt.ptr)
             TRY(call, "clearing the workspace",
                 gpu_memset(s->hist_cnt.ptr, 0, s->hist_cnt.size, stream));
-        if (s->hist_sum.ptr)
-            TRY(call, "clearing the workspace",
-                gpu_memset(s->hist_sum.ptr, 0, s->hist_sum.size, stream));
         s->dirty = 0;
     }
     k.state = s->state.ptr;
@@ -251,7 +245,6 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
     k.part_fault = s->part_fault.ptr;
     k.part = s->part.ptr;
     k.hist_cnt = s->hist_cnt.ptr;
-    k.hist_sum = s->hist_sum.ptr;
     k.cand = s->cand.ptr;
 
     /* Input and output: the caller's device memory, or staged copies. */
@@ -449,8 +442,7 @@ static void hip_close(void *state)
         return;
     if (gpu_enter(s->device) == 0) {
         struct region *regions[] = {&s->input, &s->output, &s->params, &s->state, &s->report,
-                                    &s->part_fault, &s->part, &s->hist_cnt, &s->hist_sum,
-                                    &s->cand};
+                                    &s->part_fault, &s->part, &s->hist_cnt, &s->cand};
         if (s->stream)
             gpu_stream_sync(s->stream);
         for (size_t i = 0; i < sizeof regions / sizeof regions[0]; i++)
