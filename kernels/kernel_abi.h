@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#define SAMPLE_KERNEL_ABI 2
+#define SAMPLE_KERNEL_ABI 3
 
 /* Threads per block of every kernel; a multiple of 64 and of 32. */
 #define SAMPLE_BLOCK 512
@@ -24,7 +24,8 @@ enum sample_row_mode {
     SAMPLE_MODE_INVALID = 1,   /* token -1 written, or the row is filled with NaN */
     SAMPLE_MODE_DONE = 2,      /* greedy or argmax: the token is written */
     SAMPLE_MODE_SELECT = 3,    /* top-k or top-p: the kept set's boundary is not known yet */
-    SAMPLE_MODE_KEPT = 4       /* the kept set is {i : rank_key(w_i, i) >= bound} */
+    SAMPLE_MODE_KEPT = 4,      /* the kept set is {i : rank_key(w_i, i) >= bound} */
+    SAMPLE_MODE_DRAWN = 5      /* kept set and M_K known (renorm after a gather) */
 };
 
 /* Parameters of one row, when the call has per-row arrays (else hip_call.uni). */
@@ -42,7 +43,8 @@ struct sample_row_params {
 struct sample_row_state {
     uint32_t mode;
     uint32_t counter[4];       /* blocks finished, per kernel that needs the last one */
-    uint32_t ncand;            /* candidates gathered */
+    uint32_t ncand;            /* candidates gathered (0 between calls) */
+    uint32_t ncand_done;       /* the last gather's count, for its draw */
     int32_t exponent;          /* E of SPEC 2.1 */
     float max;                 /* probabilities: max p; logits: max finite l */
     uint32_t blo, bhi;         /* candidate buckets */

@@ -12,6 +12,8 @@
  *   gather     those buckets' rank keys into a list; its last block selects the
  *              exact boundary key from the list (sort, or radix narrowing first)
  *   draw       kept weight per chunk; its last block finds t's chunk and token
+ *              (after a gather, the gather's last block draws instead: the
+ *              weight above the candidates per chunk plus the kept candidates')
  *   write      renormalised probabilities, masked logits or softmax
  *
  * Weights are recomputed from the input in every pass rather than stored: a
@@ -683,10 +685,14 @@ __device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
     }
     if (threadIdx.x == 0) {
         s->bound = bound;
+        s->ncand_done = n;
         s->ncand = 0;
         s->mode = SAMPLE_MODE_KEPT;
     }
 }
+
+__device__ static void draw_token(const kcall &c, int r, const uint64_t *part, uint64_t bound,
+                                  uint64_t *buf);
 
 extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_gather(kcall c)
 {
@@ -738,14 +744,36 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_gather(kcall
     above_cnt = block_reduce(above_cnt, add_op(), sm.buf);
     above_sum = block_reduce(above_sum, add_op(), sm.buf);
     total = block_reduce(total, add_op(), sm.buf);
+    uint64_t *part = c.part + (size_t)r * c.nchunks;
     if (threadIdx.x == 0) {
         add_u64(&s->above_cnt, above_cnt);
         add_u64(&s->above_sum, above_sum);
         add_u64(&s->total, total);
+        part[blockIdx.x] = above_sum; /* every token above the candidates is kept */
     }
     if (!finished_last(c, r, COUNTER_GATHER))
         return;
     select_boundary(c, r, &sm);
+    if (c.op == SAMPLE_OP_MASK)
+        return;
+
+    /* The draw without another pass: a chunk's kept weight is its weight above
+     * the candidates plus its kept candidates'. */
+    __syncthreads();
+    const uint64_t bound = volatile_load(&s->bound);
+    const uint32_t n = volatile_load(&s->ncand_done);
+    for (uint32_t j = threadIdx.x; j < n; j += blockDim.x) {
+        uint64_t key = list[j];
+        if (key >= bound) {
+            int64_t i = (int64_t)(SAMPLE_INDEX_MASK - (key & SAMPLE_INDEX_MASK));
+            add_u64(&part[i / c.chunk], key >> SAMPLE_INDEX_BITS);
+        }
+    }
+    __threadfence();
+    __syncthreads();
+    draw_token(c, r, part, bound, sm.buf);
+    if (threadIdx.x == 0)
+        s->mode = c.tokens ? SAMPLE_MODE_DONE : SAMPLE_MODE_DRAWN;
 }
 
 /* ---- draw: M_K, t and the token (SPEC 5) --------------------------------------- */
@@ -758,30 +786,18 @@ __device__ static inline uint64_t kept_weight(float v, const weigher &weight, ui
     return sample_rank_key(w, i) >= bound ? w : 0;
 }
 
-extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_draw(kcall c)
+/*
+ * One block, once per row, with part[j] the kept weight of chunk j: M_K, and
+ * for a token operation the token (SPEC 5); row operations keep M_K for the
+ * write kernel.  buf has blockDim.x entries.
+ */
+__device__ static void draw_token(const kcall &c, int r, const uint64_t *part, uint64_t bound,
+                                  uint64_t *buf)
 {
-    __shared__ uint64_t scratch[64];
-    __shared__ uint64_t buf[SAMPLE_BLOCK];
     __shared__ int64_t where[2];
-    const int r = blockIdx.y;
     struct sample_row_state *s = &c.state[r];
-    if (s->mode != SAMPLE_MODE_KEPT)
-        return;
     const void *row = row_data(c, r);
     const weigher weight = row_weigher(c, r);
-    const uint64_t bound = s->bound;
-    const int64_t begin = (int64_t)blockIdx.x * c.chunk;
-    const int64_t end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
-
-    uint64_t mass = 0;
-    for_each_value(row, c.dtype, begin, end,
-                   [&](int64_t i, float v) { mass += kept_weight(v, weight, bound, i); });
-    mass = block_reduce(mass, add_op(), scratch);
-    uint64_t *part = c.part + (size_t)r * c.nchunks;
-    if (threadIdx.x == 0)
-        part[blockIdx.x] = mass;
-    if (!finished_last(c, r, COUNTER_DRAW))
-        return;
 
     /* M_K, and each thread's run of chunks with the weight before it. */
     const int per = (c.nchunks + blockDim.x - 1) / blockDim.x;
@@ -798,7 +814,6 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_draw(kcall c
             s->mass = total;
         return;
     }
-
     /* t = floor(U * M_K / 2^64); its chunk is the one where the kept weight passes t. */
     const uint64_t t = sample_mulhi64(row_draw(c, r), total);
     for (int j = lo; j < hi; j++) {
@@ -872,6 +887,31 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_draw(kcall c
     }
 }
 
+extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_draw(kcall c)
+{
+    __shared__ uint64_t buf[SAMPLE_BLOCK];
+    const int r = blockIdx.y;
+    struct sample_row_state *s = &c.state[r];
+    if (s->mode != SAMPLE_MODE_KEPT)
+        return;
+    const void *row = row_data(c, r);
+    const weigher weight = row_weigher(c, r);
+    const uint64_t bound = s->bound;
+    const int64_t begin = (int64_t)blockIdx.x * c.chunk;
+    const int64_t end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+
+    uint64_t mass = 0;
+    for_each_value(row, c.dtype, begin, end,
+                   [&](int64_t i, float v) { mass += kept_weight(v, weight, bound, i); });
+    mass = block_reduce(mass, add_op(), buf);
+    uint64_t *part = c.part + (size_t)r * c.nchunks;
+    if (threadIdx.x == 0)
+        part[blockIdx.x] = mass;
+    if (!finished_last(c, r, COUNTER_DRAW))
+        return;
+    draw_token(c, r, part, bound, buf);
+}
+
 /* ---- write: row-valued results (SPEC 6) ---------------------------------------- */
 
 extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_write(kcall c)
@@ -883,7 +923,7 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_write(kcall 
     const int64_t begin = (int64_t)blockIdx.x * c.chunk;
     const int64_t end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
 
-    if (s->mode != SAMPLE_MODE_KEPT) {
+    if (s->mode != SAMPLE_MODE_KEPT && s->mode != SAMPLE_MODE_DRAWN) {
         for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x)
             out[i] = NAN;
         return;

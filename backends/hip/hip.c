@@ -311,7 +311,12 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
     if (!status && select)
         status = launch(call, kn->gather, "launching the gather kernel", nchunks, rows, &k,
                         stream);
-    if (!status && call->op != SAMPLE_OP_ARGMAX && call->op != SAMPLE_OP_MASK)
+    /* The gather draws for the rows it selects; a separate draw pass is needed
+     * only where a row may skip the selection (per-row parameters, or min-p
+     * deciding alone). */
+    const int drawn_by_gather = select && !has_row_arrays(p) && p->min_p == 0.0f;
+    if (!status && call->op != SAMPLE_OP_ARGMAX && call->op != SAMPLE_OP_MASK &&
+        !drawn_by_gather)
         status = launch(call, kn->draw, "launching the draw kernel", nchunks, rows, &k, stream);
     if (!status && !tokens)
         status = launch(call, kn->write, "launching the write kernel", nchunks, rows, &k,
