@@ -14,6 +14,8 @@
 
 /* Threads per block of every kernel; a multiple of 64 and of 32. */
 #define SAMPLE_BLOCK 512
+/* Most elements one block takes of a row (the host may choose fewer). */
+#define SAMPLE_CHUNK_MAX 8192
 /* Log-scale weight buckets of the first selection pass (see sample.hip). */
 #define SAMPLE_BUCKETS 2304
 /* Most candidates one block sorts in shared memory. */

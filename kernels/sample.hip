@@ -35,6 +35,10 @@ extern "C" __device__ const uint32_t sample_kernel_abi = SAMPLE_KERNEL_ABI;
 
 enum { COUNTER_SCAN, COUNTER_HISTOGRAM, COUNTER_GATHER, COUNTER_DRAW };
 
+/* A chunk is at most SPAN_LINES lines of four elements per thread (hip.c's
+ * CHUNK_MAX), so one warp's share of it fits in registers. */
+#define SPAN_LINES (SAMPLE_CHUNK_MAX / (4 * SAMPLE_BLOCK))
+
 /* ---- small helpers --------------------------------------------------------- */
 
 __device__ static inline const void *row_data(const kcall &c, int r)
@@ -94,24 +98,61 @@ __device__ static inline void load4_until(const void *row, int dtype, int64_t i,
         v[j] = i + j < end ? sample_load(row, dtype, i + j) : 0.0f;
 }
 
-/* f(i, value) for every element of [begin, end): four neighbours per thread
- * per load, two loads issued before either is used, so that each load is
- * wide, a warp reads whole lines and more bytes are in flight. */
-template <typename F>
-__device__ static inline void for_each_value(const void *row, int dtype, int64_t begin,
-                                             int64_t end, F f)
+/* Four elements of a row of type DT from element i, whose address is a
+ * multiple of four elements: one 16-byte (float32) or 8-byte load. */
+template <int DT> __device__ static inline void load4_aligned(const void *row, int i, float v[4])
 {
-    const int64_t step = 4 * (int64_t)blockDim.x;
-    for (int64_t i = begin + 4 * (int64_t)threadIdx.x; i < end; i += 2 * step) {
+    if (DT == SAMPLE_F32) {
+        float4 q = *((const float4 *)row + i / 4);
+        v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
+    } else {
+        uint2 q = *((const uint2 *)row + i / 4);
+        uint16_t h[4] = {(uint16_t)q.x, (uint16_t)(q.x >> 16), (uint16_t)q.y,
+                         (uint16_t)(q.y >> 16)};
+        for (int j = 0; j < 4; j++)
+            v[j] = DT == SAMPLE_F16 ? sample_f16_to_f32(h[j]) : sample_bf16_to_f32(h[j]);
+    }
+}
+
+template <int DT, typename F>
+__device__ static inline void for_each_value_of(const void *row, int begin, int end, F &f)
+{
+    const int step = 4 * blockDim.x;
+    int i = begin + 4 * threadIdx.x;
+    /* Whole quads, two loads issued before either is used; begin is a
+     * multiple of four and the row is aligned, so every quad is. */
+    for (; i + step + 4 <= end; i += 2 * step) {
         float a[4], b[4];
-        load4_until(row, dtype, i, end, a);
-        load4_until(row, dtype, i + step, end, b);
+        load4_aligned<DT>(row, i, a);
+        load4_aligned<DT>(row, i + step, b);
         for (int j = 0; j < 4; j++)
-            if (i + j < end)
-                f(i + j, a[j]);
+            f(i + j, a[j]);
         for (int j = 0; j < 4; j++)
-            if (i + step + j < end)
-                f(i + step + j, b[j]);
+            f(i + step + j, b[j]);
+    }
+    for (; i < end; i += step)
+        for (int j = i; j < i + 4 && j < end; j++)
+            f(j, sample_load(row, DT, j));
+}
+
+/* f(i, value) for every element of [begin, end), begin a multiple of four:
+ * four neighbours per thread per load, so that each load is wide and a warp
+ * reads whole lines.  The element type is a template argument, so that the
+ * loop holds no test of it; a row whose start is not aligned for wide loads
+ * is read one element at a time. */
+template <typename F>
+__device__ static inline void for_each_value(const void *row, int dtype, int begin, int end, F f)
+{
+    const uintptr_t quad = dtype == SAMPLE_F32 ? 16 : 8;
+    if (((uintptr_t)row & (quad - 1)) != 0) {
+        for (int i = begin + threadIdx.x; i < end; i += blockDim.x)
+            f(i, sample_load(row, dtype, i));
+        return;
+    }
+    switch (dtype) {
+    case SAMPLE_F32: for_each_value_of<SAMPLE_F32>(row, begin, end, f); break;
+    case SAMPLE_F16: for_each_value_of<SAMPLE_F16>(row, begin, end, f); break;
+    default: for_each_value_of<SAMPLE_BF16>(row, begin, end, f); break;
     }
 }
 
@@ -235,13 +276,14 @@ __device__ static uint64_t block_exclusive_scan(uint64_t v, uint64_t *scratch, u
 }
 
 /* After this block's part of kernel `which` for row r: whether it finished last.
- * Every thread fences its own global writes and atomics first. */
+ * The barrier orders every thread's global writes and atomics before thread
+ * 0's fence (fences are cumulative), which orders them before the counter. */
 __device__ static bool finished_last(const kcall &c, int r, int which)
 {
     __shared__ int last;
-    __threadfence();
     __syncthreads();
     if (threadIdx.x == 0) {
+        __threadfence();
         unsigned prev = atomicAdd(&c.state[r].counter[which], 1u);
         last = prev == (unsigned)c.nchunks - 1;
         if (last)
@@ -307,23 +349,33 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_scan(kcall c
     __shared__ uint32_t scratch32[64];
     const int r = blockIdx.y;
     const void *row = row_data(c, r);
-    const int64_t begin = (int64_t)blockIdx.x * c.chunk;
-    const int64_t end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+    const int begin = blockIdx.x * c.chunk;
+    const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
 
-    /* (order of the value, ~index): the maximum is the largest value's first index. */
-    uint64_t best = 0;
+    /* Each thread's largest value and its first index (its elements come in
+     * increasing order), then (order of the value, ~index) across threads:
+     * the maximum is the largest value's first index. */
+    float max = -INFINITY;
+    int first_max = -1;
     uint32_t first_fault = ~0u;
     const int kind = c.kind;
-    for_each_value(row, c.dtype, begin, end, [&](int64_t i, float v) {
-        enum sample_row_fault f = kind == SAMPLE_PROBS ? sample_prob_fault(v)
-                                                        : sample_logit_fault(v);
-        if (f != SAMPLE_ROW_OK) {
-            uint32_t packed = ((uint32_t)i << 4) | (uint32_t)f;
-            first_fault = packed < first_fault ? packed : first_fault;
+    for_each_value(row, c.dtype, begin, end, [&](int i, float v) {
+        /* One test for every fault: NaN, infinities, negative probabilities. */
+        bool plausible = kind == SAMPLE_PROBS ? (v >= 0.0f && v < INFINITY) : v < INFINITY;
+        if (!plausible) {
+            enum sample_row_fault f = kind == SAMPLE_PROBS ? sample_prob_fault(v)
+                                                            : sample_logit_fault(v);
+            if (f != SAMPLE_ROW_OK) {
+                uint32_t packed = ((uint32_t)i << 4) | (uint32_t)f;
+                first_fault = packed < first_fault ? packed : first_fault;
+            }
         }
-        uint64_t key = ((uint64_t)order_bits(v) << 32) | (uint32_t)~(uint32_t)i;
-        best = key > best ? key : best;
+        if (v > max) {
+            max = v;
+            first_max = i;
+        }
     });
+    uint64_t best = ((uint64_t)order_bits(max) << 32) | (uint32_t)~(uint32_t)first_max;
     best = block_reduce(best, max_op(), scratch64);
     first_fault = block_reduce(first_fault, min_op(), scratch32);
     size_t slot = (size_t)r * c.nchunks + blockIdx.x;
@@ -463,14 +515,14 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_histogram(kc
         return;
     const void *row = row_data(c, r);
     const weigher weight = row_weigher(c, r);
-    const int64_t begin = (int64_t)blockIdx.x * c.chunk;
-    const int64_t end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+    const int begin = blockIdx.x * c.chunk;
+    const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
 
     for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
         cnt[b] = 0;
     __syncthreads();
     for_each_value(row, c.dtype, begin, end,
-                   [&](int64_t, float v) { atomicAdd(&cnt[bucket_of(weight(v))], 1u); });
+                   [&](int, float v) { atomicAdd(&cnt[bucket_of(weight(v))], 1u); });
     __syncthreads();
     uint32_t *g_cnt = c.hist_cnt + (size_t)r * SAMPLE_BUCKETS;
     for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
@@ -694,7 +746,7 @@ __device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
 __device__ static void draw_token(const kcall &c, int r, const uint64_t *part, uint64_t bound,
                                   uint64_t *buf);
 
-extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_gather(kcall c)
+extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK, 3) sample_k_gather(kcall c)
 {
     __shared__ select_smem sm;
     const int r = blockIdx.y;
@@ -705,8 +757,8 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_gather(kcall
     const weigher weight = row_weigher(c, r);
     const uint32_t blo = s->blo, bhi = s->bhi;
     uint64_t *list = c.cand + (size_t)r * c.vocab;
-    const int64_t begin = (int64_t)blockIdx.x * c.chunk;
-    const int64_t end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+    const int begin = blockIdx.x * c.chunk;
+    const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
 
     /* Exact totals the histogram only bounded: the row's weight, and the count
      * and weight of the tokens above the candidates. */
@@ -830,19 +882,30 @@ __device__ static void draw_token(const kcall &c, int r, const uint64_t *part, u
     const uint64_t t_in_chunk = t - (uint64_t)where[1];
 
     /* In vocabulary order inside the chunk: the first token whose running kept
-     * weight exceeds t.  Each warp sums a contiguous span a line at a time; the
-     * warp whose span holds t walks it with warp-wide prefix sums. */
+     * weight exceeds t.  Each warp takes a contiguous span of at most
+     * SPAN_LINES lines of four elements per lane and loads them all at once;
+     * the warp whose span holds t finds the line with warp-wide prefix sums of
+     * the lines' weights, and reads that line again for the token. */
     const int warps = blockDim.x / warpSize, warp = threadIdx.x / warpSize;
     const int lane = threadIdx.x % warpSize, line = 4 * warpSize;
     const int64_t per_warp = ((cend - cbegin + warps - 1) / warps + line - 1) / line * line;
     const int64_t wlo = cbegin + warp * per_warp;
     const int64_t whi = wlo + per_warp < cend ? wlo + per_warp : cend;
-    uint64_t span = 0;
-    for (int64_t i = wlo + 4 * lane; i < whi; i += line) {
-        float v[4];
-        load4_until(row, c.dtype, i, whi, v);
-        for (int j = 0; j < 4; j++)
-            span += i + j < whi ? kept_weight(v[j], weight, bound, i + j) : 0;
+    uint64_t own[SPAN_LINES], span = 0;
+    {
+        float v[SPAN_LINES][4];
+#pragma unroll
+        for (int l = 0; l < SPAN_LINES; l++)
+            load4_until(row, c.dtype, wlo + l * line + 4 * lane, whi, v[l]);
+#pragma unroll
+        for (int l = 0; l < SPAN_LINES; l++) {
+            const int64_t i = wlo + l * line + 4 * lane;
+            own[l] = 0;
+#pragma unroll
+            for (int j = 0; j < 4; j++)
+                own[l] += i + j < whi ? kept_weight(v[l][j], weight, bound, i + j) : 0;
+            span += own[l];
+        }
     }
     for (int d = warpSize / 2; d > 0; d /= 2)
         span += SAMPLE_SHFL_DOWN(span, d);
@@ -855,39 +918,37 @@ __device__ static void draw_token(const kcall &c, int r, const uint64_t *part, u
         before += buf[k];
     if (!(before <= t_in_chunk && t_in_chunk < before + span))
         return;
-    for (int64_t base = wlo; base < whi; base += line) {
-        const int64_t i = base + 4 * lane;
-        float v[4];
-        uint64_t w[4], own = 0;
-        load4_until(row, c.dtype, i, whi, v);
-        for (int j = 0; j < 4; j++) {
-            w[j] = i + j < whi ? kept_weight(v[j], weight, bound, i + j) : 0;
-            own += w[j];
-        }
-        uint64_t incl = own;
+    int64_t at = -1;
+    uint64_t lane_before = 0, lane_own = 0;
+#pragma unroll
+    for (int l = 0; l < SPAN_LINES; l++) {
+        uint64_t incl = own[l];
         for (int d = 1; d < warpSize; d *= 2) {
             uint64_t up = SAMPLE_SHFL_UP(incl, d);
             incl += lane >= d ? up : 0;
         }
         const uint64_t total = SAMPLE_SHFL(incl, warpSize - 1);
-        if (before + total > t_in_chunk) {
-            uint64_t run_before = before + incl - own;
-            if (run_before <= t_in_chunk && t_in_chunk < run_before + own) {
-                for (int j = 0; j < 4; j++) {
-                    run_before += w[j];
-                    if (run_before > t_in_chunk) {
-                        c.tokens[r] = (int32_t)(i + j);
-                        break;
-                    }
-                }
-            }
-            return;
+        if (at < 0 && before + total > t_in_chunk) {
+            at = wlo + l * line + 4 * lane;
+            lane_before = before + incl - own[l];
+            lane_own = own[l];
         }
         before += total;
     }
+    if (lane_before <= t_in_chunk && t_in_chunk < lane_before + lane_own) {
+        float v[4];
+        load4_until(row, c.dtype, at, whi, v);
+        for (int j = 0; j < 4; j++) {
+            lane_before += at + j < whi ? kept_weight(v[j], weight, bound, at + j) : 0;
+            if (lane_before > t_in_chunk) {
+                c.tokens[r] = (int32_t)(at + j);
+                break;
+            }
+        }
+    }
 }
 
-extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_draw(kcall c)
+extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK, 3) sample_k_draw(kcall c)
 {
     __shared__ uint64_t buf[SAMPLE_BLOCK];
     const int r = blockIdx.y;
@@ -897,12 +958,15 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_draw(kcall c
     const void *row = row_data(c, r);
     const weigher weight = row_weigher(c, r);
     const uint64_t bound = s->bound;
-    const int64_t begin = (int64_t)blockIdx.x * c.chunk;
-    const int64_t end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+    const int begin = blockIdx.x * c.chunk;
+    const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
 
     uint64_t mass = 0;
-    for_each_value(row, c.dtype, begin, end,
-                   [&](int64_t i, float v) { mass += kept_weight(v, weight, bound, i); });
+    if (bound == 0) /* every token kept: no rank keys needed */
+        for_each_value(row, c.dtype, begin, end, [&](int, float v) { mass += weight(v); });
+    else
+        for_each_value(row, c.dtype, begin, end,
+                       [&](int i, float v) { mass += kept_weight(v, weight, bound, i); });
     mass = block_reduce(mass, add_op(), buf);
     uint64_t *part = c.part + (size_t)r * c.nchunks;
     if (threadIdx.x == 0)
@@ -920,8 +984,8 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_write(kcall 
     const struct sample_row_state *s = &c.state[r];
     const void *row = row_data(c, r);
     float *out = c.out + (size_t)r * (size_t)c.out_stride;
-    const int64_t begin = (int64_t)blockIdx.x * c.chunk;
-    const int64_t end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+    const int begin = blockIdx.x * c.chunk;
+    const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
 
     if (s->mode != SAMPLE_MODE_KEPT && s->mode != SAMPLE_MODE_DRAWN) {
         for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x)
@@ -932,7 +996,7 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_write(kcall 
     const uint64_t bound = s->bound;
     const double mass = (double)s->mass;
     const bool mask = c.op == SAMPLE_OP_MASK;
-    for_each_value(row, c.dtype, begin, end, [&](int64_t i, float v) {
+    for_each_value(row, c.dtype, begin, end, [&](int i, float v) {
         uint64_t w = weight(v);
         bool kept = sample_rank_key(w, i) >= bound;
         if (mask)
