@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#define SAMPLE_KERNEL_ABI 3
+#define SAMPLE_KERNEL_ABI 4
 
 /* Threads per block of every kernel; a multiple of 64 and of 32. */
 #define SAMPLE_BLOCK 512
