@@ -130,9 +130,17 @@ __device__ static inline void for_each_value_of(const void *row, int begin, int 
         for (int j = 0; j < 4; j++)
             f(i + step + j, b[j]);
     }
-    for (; i < end; i += step)
-        for (int j = i; j < i + 4 && j < end; j++)
-            f(j, sample_load(row, DT, j));
+    for (; i < end; i += step) {
+        if (i + 4 <= end) {
+            float a[4];
+            load4_aligned<DT>(row, i, a);
+            for (int j = 0; j < 4; j++)
+                f(i + j, a[j]);
+        } else {
+            for (int j = i; j < end; j++)
+                f(j, sample_load(row, DT, j));
+        }
+    }
 }
 
 /* f(i, value) for every element of [begin, end), begin a multiple of four:
