@@ -24,23 +24,9 @@ static int nbackends;
 static uint64_t base_seed = 0x5eed5eed;
 static int ncases = 300;
 
-/* splitmix64: the test's own randomness, independent of the library's. */
-static uint64_t next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-static double uniform(uint64_t *s)
-{
-    return (double)(next(s) >> 11) * 0x1p-53;
-}
-
 static int64_t below(uint64_t *s, int64_t n)
 {
-    return (int64_t)(next(s) % (uint64_t)n);
+    return (int64_t)(harness_next(s) % (uint64_t)n);
 }
 
 static uint16_t to_half_bits(float f, int dtype)
@@ -80,7 +66,7 @@ struct gen_case {
 
 static float random_value(uint64_t *s, int is_probs, int shape, double scale)
 {
-    double u = uniform(s);
+    double u = harness_uniform(s);
     if (shape == 0) /* ties and zeros */
         return is_probs ? (float)below(s, 4) * 0.25f : (float)below(s, 4) - 2.0f;
     if (is_probs) {
@@ -134,12 +120,13 @@ static void make_case(struct gen_case *c, uint64_t *s)
     sample_params *p = &c->params;
     sample_params_init(p);
     if (c->op == OP_SOFTMAX || c->op == OP_MASK || c->op == OP_LOGITS)
-        p->temperature = c->op == OP_LOGITS && below(s, 6) == 0 ? 0.0f
-                                                                  : (float)(0.1 + uniform(s) * 2);
+        p->temperature = c->op == OP_LOGITS && below(s, 6) == 0
+                             ? 0.0f
+                             : (float)(0.1 + harness_uniform(s) * 2);
     if (c->op == OP_PROBS || c->op == OP_LOGITS || c->op == OP_RENORM || c->op == OP_MASK) {
         p->top_k = below(s, 2) ? 0 : (int32_t)below(s, c->vocab + 2);
         p->top_p = pick_top_p(s);
-        p->min_p = below(s, 3) ? 0.0f : (float)(uniform(s) * 0.5);
+        p->min_p = below(s, 3) ? 0.0f : (float)(harness_uniform(s) * 0.5);
         if (below(s, 4) == 0) {
             c->top_ks = calloc((size_t)c->batch, sizeof *c->top_ks);
             c->top_ps = calloc((size_t)c->batch, sizeof *c->top_ps);
@@ -152,14 +139,14 @@ static void make_case(struct gen_case *c, uint64_t *s)
         }
     }
     if (c->op == OP_PROBS || c->op == OP_LOGITS) {
-        p->seed = next(s);
-        p->offset = next(s) >> below(s, 64);
+        p->seed = harness_next(s);
+        p->offset = harness_next(s) >> below(s, 64);
         if (below(s, 3) == 0) {
             c->seeds = calloc((size_t)c->batch, sizeof *c->seeds);
             c->offsets = calloc((size_t)c->batch, sizeof *c->offsets);
             for (int64_t r = 0; r < c->batch; r++) {
-                c->seeds[r] = next(s);
-                c->offsets[r] = next(s) >> 40;
+                c->seeds[r] = harness_next(s);
+                c->offsets[r] = harness_next(s) >> 40;
             }
             p->seeds = c->seeds;
             p->offsets = c->offsets;
@@ -305,7 +292,7 @@ START_TEST(kept_set_agrees)
         p.top_k = 1 + (int32_t)below(&s, 200);
         p.top_p = 0.9f;
         ck_assert_int_eq(sample_mask_logits(ctx, &t, &p, out, 0), SAMPLE_OK);
-        p.seed = next(&s);
+        p.seed = harness_next(&s);
         ck_assert_int_eq(sample_from_logits(ctx, &t, &p, tok), SAMPLE_OK);
         for (int r = 0; r < B; r++) {
             int kept = 0;

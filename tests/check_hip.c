@@ -19,17 +19,10 @@ static int device_ok(int rc, const char *what)
     return rc;
 }
 
-static uint64_t next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
+/* Uniform in (0, 1): log() below never sees 0. */
 static double uniform(uint64_t *s)
 {
-    return ((double)(next(s) >> 11) + 0.5) / 9007199254740992.0;
+    return harness_uniform(s) + 0x1p-54;
 }
 
 /* Row values: logits N(0, sigma^2), or their softmax as probabilities. */

@@ -48,6 +48,19 @@ sample_ctx *harness_context(const char *backend)
     return ctx;
 }
 
+uint64_t harness_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+double harness_uniform(uint64_t *state)
+{
+    return (double)(harness_next(state) >> 11) * 0x1p-53;
+}
+
 uint64_t harness_fnv1a(const float *values, int64_t n)
 {
     uint64_t h = 0xcbf29ce484222325u;

@@ -24,6 +24,11 @@ sample_ctx *harness_context(const char *backend);
 /* Runs a suite; the process exit status: 0 if every test passed. */
 int harness_run(Suite *suite);
 
+/* splitmix64: the tests' own randomness, independent of the library's. */
+uint64_t harness_next(uint64_t *state);
+/* Uniform in [0, 1), 53 random bits. */
+double harness_uniform(uint64_t *state);
+
 /* FNV-1a 64 over n float32 bit patterns, each as 4 little-endian bytes. */
 uint64_t harness_fnv1a(const float *values, int64_t n);
 

@@ -28,9 +28,9 @@ const char gpu_code_object_kind[] = "fatbin";
     X(cuDeviceGetAttribute) X(cuDevicePrimaryCtxRetain) X(cuCtxPushCurrent)                    \
     X(cuCtxPopCurrent) X(cuModuleLoadData) X(cuModuleGetFunction) X(cuModuleGetGlobal)         \
     X(cuMemAlloc) X(cuMemFree) X(cuMemsetD8Async) X(cuMemcpyHtoDAsync) X(cuMemcpyDtoHAsync)    \
-    X(cuMemcpyDtoH) X(cuMemcpyDtoDAsync) X(cuMemcpy2DAsync) X(cuLaunchKernel) X(cuStreamCreate) X(cuStreamDestroy)  \
-    X(cuStreamSynchronize) X(cuEventCreate) X(cuEventDestroy) X(cuEventRecord)                 \
-    X(cuEventElapsedTime) X(cuPointerGetAttributes)
+    X(cuMemcpyDtoH) X(cuMemcpyDtoDAsync) X(cuMemcpy2DAsync) X(cuLaunchKernel)                  \
+    X(cuStreamCreate) X(cuStreamDestroy) X(cuStreamSynchronize) X(cuEventCreate)               \
+    X(cuEventDestroy) X(cuEventRecord) X(cuEventElapsedTime) X(cuPointerGetAttributes)
 
 static struct {
 #define FIELD(f) __typeof__(f) *f;
@@ -283,7 +283,8 @@ int gpu_event_elapsed(float *ms, void *start, void *end)
 
 int gpu_pointer_info(const void *ptr, int *kind, int *device, size_t *bytes)
 {
-    CUpointer_attribute which[] = {CU_POINTER_ATTRIBUTE_MEMORY_TYPE, CU_POINTER_ATTRIBUTE_IS_MANAGED,
+    CUpointer_attribute which[] = {CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
+                                   CU_POINTER_ATTRIBUTE_IS_MANAGED,
                                    CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL,
                                    CU_POINTER_ATTRIBUTE_RANGE_START_ADDR,
                                    CU_POINTER_ATTRIBUTE_RANGE_SIZE};

@@ -176,8 +176,8 @@ static int check_pointers(const struct hip_state *s, struct sample_call *call)
         status = check_host_pointer(call, in->data, "the tensor's data");
         return status ? status : check_host_pointer(call, out, "the output");
     }
-    status = check_device_pointer(s, call, in->data, extent(in->batch, call->stride, in->vocab, elem),
-                                  "the tensor's data");
+    size_t in_bytes = extent(in->batch, call->stride, in->vocab, elem);
+    status = check_device_pointer(s, call, in->data, in_bytes, "the tensor's data");
     return status ? status : check_device_pointer(s, call, out, out_bytes, "the output");
 }
 

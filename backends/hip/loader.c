@@ -128,8 +128,8 @@ static unsigned char *find_code_object(const char *file, char *path, size_t path
         if (found < 0)
             return NULL;
     }
-    snprintf(msg, msglen, "no code object %s in SAMPLE_KERNEL_PATH (%.300s), %.300s%s or %.300s", file,
-             env && *env ? env : "unset", here[0] ? here : "", here[0] ? "/kernels" : "",
+    snprintf(msg, msglen, "no code object %s in SAMPLE_KERNEL_PATH (%.300s), %.300s%s or %.300s",
+             file, env && *env ? env : "unset", here[0] ? here : "", here[0] ? "/kernels" : "",
              SAMPLE_KERNEL_DIR);
     return NULL;
 }
