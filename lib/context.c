@@ -70,7 +70,7 @@ static int open_named(sample_ctx *ctx, const char *name, const char *source,
             continue;
         const char *why;
         int usable = sample_backend_usable(id, &why);
-        if (!sample_backend_table(id))
+        if (!sample_backend_built(id))
             return fail(SAMPLE_ERR_BACKEND_MISSING, "backend %s (from %s) is %s",
                         sample_backend_id_name(id), source, why);
         if (!usable)

@@ -70,7 +70,9 @@ START_TEST(foreign_files_fail)
     memcpy(bad, data, size);
     bad[0] ^= 0x55u;
     ck_assert_ptr_nonnull(gpu_code_object_check(bad, size)); /* wrong magic */
-    memcpy(bad, "\x7f" "ELF\x02\x01\x01", 7); /* an ELF of another machine, or not ELF */
+    memset(bad, 0, size); /* an ELF file of another machine (x86-64) */
+    memcpy(bad, "\x7f" "ELF\x02\x01\x01", 7);
+    bad[18] = 62;
     ck_assert_ptr_nonnull(gpu_code_object_check(bad, size));
     free(bad);
     free(data);

@@ -37,6 +37,8 @@ if [ -z "$programs" ]; then
     done
 fi
 backends=${VALGRIND_BACKENDS:-scalar openmp}
+# The hip module and its code objects from this tree, as make check uses them.
+export SAMPLE_MODULE_PATH=$build/backends/hip/.libs SAMPLE_KERNEL_PATH=$build/kernels
 info=$("$build/tools/sample" info 2>/dev/null || true)
 
 logdir=$build/valgrind
