@@ -1,13 +1,14 @@
 /*
  * collect.c - listing the tokens of a chunk whose weight lies in [lo, hi).
  *
- * This is the inner loop of the top-k filter and of the bracket pass, where
- * hits may be rare (a risen top-k threshold) or dense (a bracket of a flat
- * row).  On CPUs with AVX-512 each 16 values are tested with two compares and
- * their hits compressed into the list with no branch per value; elsewhere a
- * group of values is tested at once and only a group with a hit is scanned.
- * The version is chosen once, on first use.  Both
- * stop early, before a group of 64 values, when the list has room for fewer.
+ * This is the inner loop of the top-k filter, of the selection's first cut
+ * and of the bracket pass (which on CPUs with AVX-512 is one fused loop, also
+ * here), where hits may be rare (a risen top-k threshold) or dense (a bracket
+ * of a flat row).  On CPUs with AVX-512 each 16 values are tested with two
+ * compares and their hits compressed into the list with no branch per value;
+ * elsewhere a group of values is tested at once and only a group with a hit
+ * is scanned.  The version is chosen once, on first use.  Both stop early,
+ * before a group of 64 values, when the list has room for fewer.
  */
 #include "config.h"
 
@@ -123,152 +124,73 @@ AVX512 static int64_t collect_avx512(const float *x, int64_t n, float scale, flo
 #endif
 
 #ifdef HAVE_AVX512_COLLECT
-/* The h and l parts of 16 weights (see kernels.c), as int32 lanes. */
-AVX512 static inline void split20(__m512 w, __m512i *h, __m512i *l)
+/*
+ * The pass compares y = x * scale, not its floor w, with the bounds made
+ * integers: for an integer t, w >= t exactly when y >= t.  A weight is below
+ * 2^41, so it converts to int64 exactly (truncation is the floor, as y >= 0),
+ * and the sums are plain int64 lane sums.  Only listed values are floored.
+ * y is fma(x, scale, +0): the same exact product, but -0 made +0, so that the
+ * bits of y are ordered as y is and one unsigned compare of bits(y) - bits(lo)
+ * tests lo <= y < hi.  The loop is bound by its vector operations: each one
+ * saved counts.
+ */
+AVX512 static void pass_avx512(const float *x, int64_t n, float scale, float lo, float hi,
+                               int64_t base, struct omp_pass *ps)
 {
-    __m512 f = _mm512_roundscale_ps(_mm512_mul_ps(w, _mm512_set1_ps(1.0f / 1048576.0f)),
-                                    _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    *h = _mm512_cvttps_epi32(f);
-    *l = _mm512_cvttps_epi32(_mm512_fnmadd_ps(f, _mm512_set1_ps(1048576.0f), w));
-}
-
-AVX512 static inline uint64_t lanes_sum(__m512i h, __m512i l)
-{
-    return ((uint64_t)(uint32_t)_mm512_reduce_add_epi32(h) << 20) +
-           (uint64_t)(uint32_t)_mm512_reduce_add_epi32(l);
-}
-
-AVX512 static void pass_avx512(const float *x, int64_t n, float scale, float heavy,
-                               float lo, float hi, int64_t base, struct omp_pass *ps)
-{
-    __m512 vs = _mm512_set1_ps(scale), vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
-    __m512 vheavy = _mm512_set1_ps(heavy);
-    __m512i step = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    struct omp_sums r = {0, 0, 0}, q = {0, 0, 0};
-    struct omp_list *list = ps->list, *hl = ps->heavy_list;
+    __m512 vs = _mm512_set1_ps(scale), vhi = _mm512_set1_ps(ceilf(hi)), zero = _mm512_setzero_ps();
+    uint32_t lo_bits = sample_f32_bits(ceilf(lo)), hi_bits = sample_f32_bits(ceilf(hi));
+    __m512i vlo = _mm512_set1_epi32((int32_t)lo_bits);
+    __m512i width = _mm512_set1_epi32((int32_t)(hi_bits - lo_bits));
+    struct omp_sums r = {0, 0, 0};
+    struct omp_list *list = ps->list;
     int64_t j = 0;
     for (int64_t b = 0; b < n; b += OMP_BLOCK) {
         int64_t end = n - b < OMP_BLOCK ? n - b : OMP_BLOCK;
-        __m512i th = _mm512_setzero_si512(), tl = th, hh = th, hlo = th, vh = th, vl = th;
-        uint64_t hc = 0, vc = 0;
+        /* two accumulators of the mass above, so that no add waits on another */
+        __m512i total = _mm512_setzero_si512(), above0 = total, above1 = total;
+        uint64_t count = 0;
+        int64_t start = list->n;
         for (j = b; j + 16 <= b + end; j += 16) {
-            __m512 w = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_loadu_ps(x + j), vs),
-                                            _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-            w = _mm512_add_ps(w, _mm512_setzero_ps());
-            __m512i h, l;
-            split20(w, &h, &l);
-            __mmask16 above = _mm512_cmp_ps_mask(w, vhi, _CMP_GE_OQ);
-            __mmask16 big = _mm512_cmp_ps_mask(w, vheavy, _CMP_GE_OQ);
-            __mmask16 in = _mm512_cmp_ps_mask(w, vlo, _CMP_GE_OQ) & ~above;
-            th = _mm512_add_epi32(th, h);
-            tl = _mm512_add_epi32(tl, l);
-            hh = _mm512_mask_add_epi32(hh, above, hh, h);
-            hlo = _mm512_mask_add_epi32(hlo, above, hlo, l);
-            vh = _mm512_mask_add_epi32(vh, big, vh, h);
-            vl = _mm512_mask_add_epi32(vl, big, vl, l);
-            hc += (uint64_t)__builtin_popcount(above);
-            vc += (uint64_t)__builtin_popcount(big);
+            __m512 y = _mm512_fmadd_ps(_mm512_loadu_ps(x + j), vs, zero);
+            __m512i w0 = _mm512_cvttps_epi64(_mm512_castps512_ps256(y));
+            __m512i w1 = _mm512_cvttps_epi64(_mm512_extractf32x8_ps(y, 1));
+            __mmask16 up = _mm512_cmp_ps_mask(y, vhi, _CMP_GE_OQ);
+            __mmask16 in =
+                _mm512_cmplt_epu32_mask(_mm512_sub_epi32(_mm512_castps_si512(y), vlo), width);
+            total = _mm512_add_epi64(total, _mm512_add_epi64(w0, w1));
+            above0 = _mm512_mask_add_epi64(above0, (__mmask8)up, above0, w0);
+            above1 = _mm512_mask_add_epi64(above1, (__mmask8)(up >> 8), above1, w1);
+            count += (uint64_t)__builtin_popcount(up);
             if (in) {
-                if (ps->room - list->n >= 16) {
-                    __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int32_t)(base + j)), step);
-                    _mm512_storeu_si512(list->idx + list->n, _mm512_maskz_compress_epi32(in, idx));
-                    _mm512_storeu_ps(list->w + list->n, _mm512_maskz_compress_ps(in, w));
-                    list->n += __builtin_popcount(in);
-                } else {
-                    ps->full = 1;
-                }
-            }
-            if (big && hl) {
-                if (ps->heavy_room - hl->n >= 16) {
-                    __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int32_t)(base + j)), step);
-                    _mm512_storeu_si512(hl->idx + hl->n, _mm512_maskz_compress_epi32(big, idx));
-                    _mm512_storeu_ps(hl->w + hl->n, _mm512_maskz_compress_ps(big, w));
-                    hl->n += __builtin_popcount(big);
-                } else {
-                    ps->heavy_full = 1;
-                }
+                store_hits(in, _mm512_roundscale_ps(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC),
+                           base + j, list);
             }
         }
-        uint64_t block_hi = lanes_sum(hh, hlo), block_heavy = lanes_sum(vh, vl);
-        uint64_t block_total = lanes_sum(th, tl);
+        uint64_t block_hi = (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(above0, above1));
+        uint64_t block_total = (uint64_t)_mm512_reduce_add_epi64(total);
         for (; j < b + end; j++) {
-            float w = floorf(x[j] * scale) + 0.0f;
+            float w = weight(x[j], scale);
             uint64_t u = (uint64_t)w;
             block_total += u;
             if (w >= hi) {
                 block_hi += u;
-                hc++;
+                count++;
             } else if (w >= lo) {
-                if (list->n < ps->room) {
-                    list->idx[list->n] = (int32_t)(base + j);
-                    list->w[list->n] = w;
-                    list->n++;
-                } else {
-                    ps->full = 1;
-                }
-            }
-            if (w >= heavy) {
-                block_heavy += u;
-                vc++;
-                if (hl) {
-                    if (hl->n < ps->heavy_room) {
-                        hl->idx[hl->n] = (int32_t)(base + j);
-                        hl->w[hl->n] = w;
-                        hl->n++;
-                    } else {
-                        ps->heavy_full = 1;
-                    }
-                }
+                list->idx[list->n] = (int32_t)(base + j);
+                list->w[list->n] = w;
+                list->n++;
             }
         }
         ps->blocks[b / OMP_BLOCK] = block_hi;
+        ps->listed[b / OMP_BLOCK] = (int32_t)(list->n - start);
         r.total += block_total;
         r.mass_hi += block_hi;
-        r.count_hi += hc;
-        q.mass_hi += block_heavy;
-        q.count_hi += vc;
+        r.count_hi += count;
     }
-    q.total = r.total;
     ps->sums = r;
-    ps->heavy = q;
     _mm256_zeroupper(); /* the scalar code after it must not pay for dirty upper halves */
 }
 #endif
-
-/* Without AVX-512: the sums, then the lists, each a pass of its own. */
-static void pass_generic(const float *x, int64_t n, float scale, float heavy, float lo,
-                         float hi, int64_t base, struct omp_pass *ps)
-{
-    int64_t end;
-    omp_sums2(x, n, scale, heavy, hi, &ps->sums, &ps->heavy, ps->blocks);
-    omp_collect(x, n, scale, lo, hi, base, ps->list, ps->room, &end);
-    ps->full = end < n;
-    if (ps->heavy_list) {
-        omp_collect(x, n, scale, heavy, INFINITY, base, ps->heavy_list, ps->heavy_room, &end);
-        ps->heavy_full = end < n;
-    }
-}
-
-void omp_pass(const float *x, int64_t n, float scale, float heavy, float lo, float hi,
-              int64_t base, struct omp_pass *ps)
-{
-    ps->full = ps->heavy_full = 0;
-#ifdef HAVE_AVX512_COLLECT
-    static int avx512 = -1;
-    int have = __atomic_load_n(&avx512, __ATOMIC_RELAXED);
-    if (have < 0) {
-        __builtin_cpu_init();
-        have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
-        __atomic_store_n(&avx512, have, __ATOMIC_RELAXED);
-    }
-    if (have) {
-        pass_avx512(x, n, scale, heavy, lo, hi, base, ps);
-        return;
-    }
-#endif
-    pass_generic(x, n, scale, heavy, lo, hi, base, ps);
-}
 
 typedef int64_t collect_fn(const float *x, int64_t n, float scale, float lo, float hi,
                            int64_t base, struct omp_list *list, int64_t room, int64_t *end);
@@ -286,8 +208,8 @@ static collect_fn *choose(void)
     return collect_groups;
 }
 
-int64_t omp_collect(const float *x, int64_t n, float scale, float lo, float hi, int64_t base,
-                    struct omp_list *list, int64_t room, int64_t *end)
+/* choose(), once. */
+static collect_fn *chosen(void)
 {
     static collect_fn *impl;
     collect_fn *f = __atomic_load_n(&impl, __ATOMIC_RELAXED);
@@ -295,5 +217,29 @@ int64_t omp_collect(const float *x, int64_t n, float scale, float lo, float hi, 
         f = choose();
         __atomic_store_n(&impl, f, __ATOMIC_RELAXED);
     }
-    return f(x, n, scale, lo, hi, base, list, room, end);
+    return f;
+}
+
+int64_t omp_collect(const float *x, int64_t n, float scale, float lo, float hi, int64_t base,
+                    struct omp_list *list, int64_t room, int64_t *end)
+{
+    return chosen()(x, n, scale, lo, hi, base, list, room, end);
+}
+
+void omp_pass(const float *x, int64_t n, float scale, float lo, float hi, int64_t base,
+              struct omp_pass *ps)
+{
+#ifdef HAVE_AVX512_COLLECT
+    if (chosen() == collect_avx512) {
+        pass_avx512(x, n, scale, lo, hi, base, ps);
+        return;
+    }
+#endif
+    /* Without AVX-512: the sums, then the list, each a pass of its own. */
+    omp_sums(x, n, scale, hi, &ps->sums, ps->blocks);
+    for (int64_t b = 0; b < n; b += OMP_BLOCK) {
+        int64_t m = n - b < OMP_BLOCK ? n - b : OMP_BLOCK, start = ps->list->n, end;
+        omp_collect(x + b, m, scale, lo, hi, base + b, ps->list, start + m, &end);
+        ps->listed[b / OMP_BLOCK] = (int32_t)(ps->list->n - start);
+    }
 }

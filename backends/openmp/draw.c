@@ -3,25 +3,15 @@
  *
  * The kept set is every token whose rank key is at least the boundary.  When
  * it is a short list the draw walks the list; otherwise the kept mass of each
- * block of OMP_BLOCK tokens is known, and only the block where the running
- * mass passes t is scanned.
+ * block of OMP_BLOCK tokens is known (or that of its tokens above a bracket,
+ * and its listed tokens inside it), and only the block where the running mass
+ * passes t is scanned.
  */
 #include "config.h"
 
 #include <math.h>
 
 #include "openmp.h"
-
-uint64_t omp_list_mass(const struct omp_list *list, uint64_t boundary)
-{
-    uint64_t mass = 0;
-    for (int64_t j = 0; j < list->n; j++) {
-        uint64_t w = (uint64_t)list->w[j];
-        if (sample_rank_key(w, list->idx[j]) >= boundary)
-            mass += w;
-    }
-    return mass;
-}
 
 int32_t omp_draw_list(const struct omp_list *list, uint64_t boundary, uint64_t mass,
                       uint64_t u)
@@ -39,22 +29,21 @@ int32_t omp_draw_list(const struct omp_list *list, uint64_t boundary, uint64_t m
 }
 
 int32_t omp_draw_blocks(const float *x, int64_t vocab, float scale, const uint64_t *blocks,
-                        uint64_t boundary, uint64_t t)
+                        const int32_t *listed, const struct omp_list *list, uint64_t boundary,
+                        uint64_t t)
 {
-    int64_t b = 0;
-    while (t >= blocks[b]) {
-        t -= blocks[b];
-        b++;
+    struct omp_cut cut = omp_cut_of(boundary);
+    int64_t b = 0, j = 0;
+    for (;; b++) {
+        uint64_t mass = blocks[b];
+        if (listed) {
+            mass += omp_list_mass(list->idx + j, list->w + j, listed[b], cut);
+            j += listed[b];
+        }
+        if (t < mass)
+            break;
+        t -= mass;
     }
-    int64_t end = (b + 1) * OMP_BLOCK < vocab ? (b + 1) * OMP_BLOCK : vocab;
-    uint64_t sum = 0;
-    for (int64_t i = b * OMP_BLOCK; i < end; i++) {
-        uint64_t w = (uint64_t)floorf(x[i] * scale);
-        if (sample_rank_key(w, i) < boundary)
-            continue;
-        sum += w;
-        if (sum > t)
-            return (int32_t)i;
-    }
-    return -1; /* unreachable: block b's kept mass exceeds t */
+    int64_t a = b * OMP_BLOCK, n = vocab - a < OMP_BLOCK ? vocab - a : OMP_BLOCK;
+    return (int32_t)(a + omp_kept_search(x + a, n, scale, a, cut, &t)); /* block b holds it */
 }

@@ -48,6 +48,7 @@ static int reserve(struct omp_state *s, int64_t vocab, int64_t batch)
             slot->wide = grow(slot->wide, vocab, sizeof(float), &failed);
             slot->weights = grow(slot->weights, vocab, sizeof(float), &failed);
             slot->blocks = grow(slot->blocks, blocks, sizeof(uint64_t), &failed);
+            slot->listed = grow(slot->listed, blocks, sizeof(int32_t), &failed);
         }
         list_grow(&s->merged, vocab, &failed);
         if (failed)
@@ -115,6 +116,7 @@ static void openmp_close(void *state)
         sample_free(slot->wide);
         sample_free(slot->weights);
         sample_free(slot->blocks);
+        sample_free(slot->listed);
     }
     sample_free(s->slots);
     sample_free(s->merged.idx);

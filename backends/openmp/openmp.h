@@ -18,6 +18,7 @@
 #ifndef SAMPLE_OPENMP_H
 #define SAMPLE_OPENMP_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "backend.h"
@@ -52,12 +53,38 @@ struct omp_list {
     int64_t n;
 };
 
-/* A prefix of the order of SPEC 3: its last key, length and mass. */
+/* A prefix of the order of SPEC 3: its last key and its mass. */
 struct omp_prefix {
     uint64_t key;
-    uint64_t count;
     uint64_t mass;
 };
+
+/* The smallest float >= w (w <= 2^41): float weights >= it are exactly those >= w. */
+static inline float omp_weight_ceil(uint64_t w)
+{
+    float f = (float)w;
+    return (uint64_t)f < w ? nextafterf(f, INFINITY) : f;
+}
+
+/*
+ * A boundary key (SPEC 3, sample_rank_key) as a float weight and an index: a
+ * token's key is at least the boundary exactly when w > wb, or w == wb and
+ * i <= imax.  The boundary's weight is a token's, or min-p's theta with no
+ * index part: a theta that no float equals becomes the next float up, which
+ * then takes every index.
+ */
+struct omp_cut {
+    float wb;
+    int32_t imax;
+};
+
+static inline struct omp_cut omp_cut_of(uint64_t boundary)
+{
+    struct omp_cut c;
+    c.wb = omp_weight_ceil(boundary >> SAMPLE_INDEX_BITS);
+    c.imax = (int32_t)(SAMPLE_INDEX_MASK - (boundary & SAMPLE_INDEX_MASK));
+    return c;
+}
 
 /* Exact sums over a chunk: all weights, and those at or above a threshold. */
 struct omp_sums {
@@ -67,8 +94,9 @@ struct omp_sums {
 
 /* ---- kernels.c: the vectorised loops over one chunk of n values ------------ */
 
-/* Probabilities: nonzero if a value is NaN, infinite or negative; the largest bits. */
-int omp_scan_probs(const float *x, int64_t n, int32_t *max_bits);
+/* Probabilities: nonzero if a value is NaN, infinite or negative; the largest
+ * bits; the sum of the values, approximately (as omp_approx_sum). */
+int omp_scan_probs(const float *x, int64_t n, int32_t *max_bits, double *sum);
 /* The sum of n values >= 0, approximately (in no fixed order). */
 double omp_approx_sum(const float *x, int64_t n);
 /* Logits: nonzero if a value is NaN or +inf; the largest value as an ordered key. */
@@ -80,16 +108,19 @@ void omp_logit_weights(const float *x, int64_t n, float mx, float t, float *w);
 /* Exact sums of weights (all, and >= hi), and the mass >= hi of each block. */
 void omp_sums(const float *x, int64_t n, float scale, float hi, struct omp_sums *s,
               uint64_t *blocks);
-/* omp_sums, and into *sh the sums at or above heavy as well. */
-void omp_sums2(const float *x, int64_t n, float scale, float heavy, float hi, struct omp_sums *s,
-               struct omp_sums *sh, uint64_t *blocks);
 /* The exact mass of weights >= hi, for each block of OMP_BLOCK values. */
 void omp_block_masses(const float *x, int64_t n, float scale, float hi, uint64_t *mass);
-/* Row outputs: kept tokens are w > wb, or w == wb at index <= imax (indices from base). */
-void omp_write_renorm(const float *x, int64_t n, float scale, float wb, int64_t base,
-                      int64_t imax, double mass, float *out);
-void omp_write_mask(const float *x, const float *values, int64_t n, float wb, int64_t base,
-                    int64_t imax, float *out);
+/* Row outputs for the kept tokens of cut (indices from base). */
+void omp_write_renorm(const float *x, int64_t n, float scale, int64_t base, struct omp_cut cut,
+                      double mass, float *out);
+void omp_write_mask(const float *x, const float *values, int64_t n, int64_t base,
+                    struct omp_cut cut, float *out);
+/* The mass of the kept tokens of cut among n listed tokens. */
+uint64_t omp_list_mass(const int32_t *idx, const float *w, int64_t n, struct omp_cut cut);
+/* The first j at which the running mass of the kept tokens of cut among x[0..n)
+ * (indices from base) exceeds *t; n if none does, *t then less their mass. */
+int64_t omp_kept_search(const float *x, int64_t n, float scale, int64_t base,
+                        struct omp_cut cut, uint64_t *t);
 /* float16 / bfloat16 to float32. */
 void omp_widen(const uint16_t *h, int64_t n, int dtype, float *x);
 
@@ -101,19 +132,17 @@ void omp_widen(const uint16_t *h, int64_t n, int dtype, float *x);
 int64_t omp_collect(const float *x, int64_t n, float scale, float lo, float hi, int64_t base,
                     struct omp_list *list, int64_t room, int64_t *end);
 
-/* One pass of top-p alone over a chunk: the sums of omp_sums2 (mass per block
- * at or above hi into blocks), the tokens with lo <= w < hi into list while
- * it has room (else full is set), and, when heavy_list is given, those with
- * w >= heavy into it while it has room (else heavy_full is set). */
+/* One bracket pass over a chunk: the sums of omp_sums (the mass at or above hi
+ * of each block into blocks) and every token with lo <= w < hi into list,
+ * which has room for n more (how many of each block into listed). */
 struct omp_pass {
-    struct omp_sums sums, heavy;
+    struct omp_sums sums;
     uint64_t *blocks;
-    struct omp_list *list, *heavy_list;
-    int64_t room, heavy_room;
-    int full, heavy_full;
+    int32_t *listed;
+    struct omp_list *list;
 };
-void omp_pass(const float *x, int64_t n, float scale, float heavy, float lo, float hi,
-              int64_t base, struct omp_pass *ps);
+void omp_pass(const float *x, int64_t n, float scale, float lo, float hi, int64_t base,
+              struct omp_pass *ps);
 
 /* ---- select.c: exact selection on a list, and brackets from a sample -------- */
 
@@ -122,8 +151,14 @@ enum omp_measure { OMP_COUNT, OMP_MASS };
 /* Histograms of one thread: the radix of omp_select, the sample of omp_bracket. */
 #define OMP_RADIX 2048
 #define OMP_BUCKETS (41 * 64 + 3)
+/* At most about this many values of a row are sampled (fewer than twice as many). */
+#define OMP_SAMPLES 4096
 struct omp_scratch {
     uint64_t radix_count[OMP_RADIX], radix_mass[OMP_RADIX];
+    float sample_w[2 * OMP_SAMPLES];
+    int32_t sample_d[2 * OMP_SAMPLES];
+    uint32_t hist_count[OMP_BUCKETS];
+    uint64_t hist_mass[OMP_BUCKETS];
     double sample_count[OMP_BUCKETS], sample_mass[OMP_BUCKETS], sample_square[OMP_BUCKETS];
 };
 
@@ -153,11 +188,12 @@ void omp_topk_candidates(const float *x, int64_t n, int64_t base, float scale, i
 /* SPEC 5 over the kept tokens of a list (key >= boundary), given M_K. */
 int32_t omp_draw_list(const struct omp_list *list, uint64_t boundary, uint64_t mass,
                       uint64_t u);
-/* The mass of the list's tokens with key >= boundary. */
-uint64_t omp_list_mass(const struct omp_list *list, uint64_t boundary);
-/* SPEC 5 over a row: find the block where the kept mass passes t, then scan it. */
+/* SPEC 5 over a row: find the block where the kept mass passes t, then scan
+ * it.  A block's kept mass is blocks[b], and with a list also that of its
+ * listed[b] tokens in the list (which come in block order). */
 int32_t omp_draw_blocks(const float *x, int64_t vocab, float scale, const uint64_t *blocks,
-                        uint64_t boundary, uint64_t t);
+                        const int32_t *listed, const struct omp_list *list, uint64_t boundary,
+                        uint64_t t);
 
 /* ---- row.c: one row, computed by a team of threads ------------------------ */
 
@@ -175,8 +211,6 @@ struct omp_part {
     int64_t first;             /* the first index equal to the maximum, or -1 */
     double approx;             /* the chunk's mass, approximately */
     struct omp_sums sums;
-    struct omp_sums heavy;     /* the sums at or above the peak threshold */
-    int full;                  /* the list ran out of room before the chunk's end */
 };
 
 /* What one thread owns; grown to the largest V seen, never shrunk. */
@@ -186,6 +220,7 @@ struct omp_slot {
     float *wide;               /* a float16 / bfloat16 row as float32 */
     float *weights;            /* a row's weights, when not computed on the fly */
     uint64_t *blocks;          /* kept mass per block of OMP_BLOCK tokens */
+    int32_t *listed;           /* per block: its tokens in the last bracket pass's list */
     struct omp_scratch scratch;
 };
 
@@ -203,14 +238,13 @@ struct omp_row {
     uint64_t wmax;
     float lo, hi;              /* the current bracket of weights */
     int settled;               /* the bracket held the target */
-    int maybe, likely;         /* top-p alone: the row may be, likely is peaked */
-    int peak;                  /* top-p alone: the row is peaked */
     struct omp_prefix prefix;  /* the last selection */
     struct omp_list merged;    /* the team's lists, in vocabulary order */
     uint64_t total;            /* the row's mass */
     double approx;             /* the row's mass, approximately (floats summed) */
     uint64_t boundary, mass;   /* K and M_K */
     int from_list;             /* K is within row->merged (else: slots[0].blocks) */
+    int with_list;             /* else K's tokens inside the last bracket are in row->merged */
 };
 
 /* The backend's per-context state. */

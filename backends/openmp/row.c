@@ -12,8 +12,7 @@
  *    the first k tokens; top-k, top-p and min-p are then selected on it;
  *  - large top-k or top-p: a bracket of weights estimated from a sample, one
  *    exact pass that sums the weights above the bracket and lists the tokens
- *    inside it, and an exact selection on that list (top-p alone first checks
- *    whether the row is peaked: then the few heavy tokens hold K);
+ *    inside it, and an exact selection on that list;
  *  - min-p alone, or no filter: K is every weight >= theta (or every token).
  * And last, the draw (or the row output) over K in vocabulary order.
  */
@@ -24,12 +23,6 @@
 #include "openmp.h"
 
 enum fill { FILL_NONE, FILL_PROBS, FILL_LOGITS };
-
-/* Top-p alone first tries whether at most PEAK_MAX tokens of weight at least
- * wmax / 2^PEAK_SHIFT reach tau. */
-#define PEAK_SHIFT 10
-#define PEAK_MAX 1024
-#define PEAK_LIKELY 12.0
 
 static void team_sync(const struct omp_team *tm)
 {
@@ -45,13 +38,6 @@ static void chunk(int64_t vocab, const struct omp_team *tm, int64_t *a, int64_t 
     int64_t per = (blocks + tm->n - 1) / tm->n * OMP_BLOCK;
     *a = tm->id * per < vocab ? tm->id * per : vocab;
     *b = (tm->id + 1) * per < vocab ? (tm->id + 1) * per : vocab;
-}
-
-/* The smallest float >= w (w <= 2^40): float weights >= it are exactly those >= w. */
-static float weight_ceil(uint64_t w)
-{
-    float f = (float)w;
-    return (uint64_t)f < w ? nextafterf(f, INFINITY) : f;
 }
 
 static uint64_t max3(uint64_t a, uint64_t b, uint64_t c)
@@ -131,6 +117,9 @@ static void merge_scan(const struct sample_call *c, int64_t r, struct omp_row *r
     row->exponent = sample_frexp_exponent(row->max);
     row->wmax = sample_prob_weight(row->max, row->exponent);
     int shift = 40 - row->exponent;
+    for (int t = 0; t < tm->n; t++)
+        row->approx += slots[t].part.approx;
+    row->approx = ldexp(row->approx, shift); /* w_i is p_i * 2^shift, less under 1 */
     if (shift >= -126 && shift <= 127) {
         row->src = row->x; /* w_i = floor(p_i * 2^shift): an exact product, then floorf */
         row->scale = sample_f32_from_bits((uint32_t)(shift + 127) << 23);
@@ -159,10 +148,8 @@ static void merge_lists(struct omp_state *s, struct omp_row *row, struct omp_slo
     }
 }
 
-/* After a bracket pass: whether the bracket held the target; if so, select on its list. */
-static void settle(struct omp_state *s, struct omp_row *row, struct omp_slot *slots,
-                   const struct omp_team *tm, enum omp_measure by, uint64_t target,
-                   int tries)
+/* The sums of the team's last bracket pass. */
+static struct omp_sums team_sums(const struct omp_slot *slots, const struct omp_team *tm)
 {
     struct omp_sums sum = {0, 0, 0};
     for (int t = 0; t < tm->n; t++) {
@@ -171,14 +158,20 @@ static void settle(struct omp_state *s, struct omp_row *row, struct omp_slot *sl
         sum.mass_hi += p->mass_hi;
         sum.count_hi += p->count_hi;
     }
+    return sum;
+}
+
+/* After a bracket pass: whether the bracket held the target; if so, select on its list. */
+static void settle(struct omp_state *s, struct omp_row *row, struct omp_slot *slots,
+                   const struct omp_team *tm, enum omp_measure by, uint64_t target,
+                   int tries)
+{
+    struct omp_sums sum = team_sums(slots, tm);
     row->total = sum.total;
     merge_lists(s, row, slots, tm);
-    uint64_t listed = (uint64_t)row->merged.n;
-    if (by == OMP_MASS) {
-        listed = 0;
-        for (int64_t j = 0; j < row->merged.n; j++)
-            listed += (uint64_t)row->merged.w[j];
-    }
+    uint64_t listed = by == OMP_COUNT ? (uint64_t)row->merged.n
+                                      : omp_list_mass(row->merged.idx, row->merged.w,
+                                                      row->merged.n, omp_cut_of(0));
     uint64_t at_hi = by == OMP_COUNT ? sum.count_hi : sum.mass_hi;
     if (at_hi >= target || at_hi + listed < target) {
         /* The estimate missed: the boundary is above hi, or below lo. */
@@ -196,7 +189,6 @@ static void settle(struct omp_state *s, struct omp_row *row, struct omp_slot *sl
     }
     struct omp_prefix p = omp_select(&row->merged, by, target - at_hi, &slots[0].tmp,
                                      &slots[0].scratch);
-    p.count += sum.count_hi;
     p.mass += sum.mass_hi;
     row->prefix = p;
     row->settled = 1;
@@ -226,32 +218,45 @@ static void select_by_bracket(struct omp_state *s, struct omp_row *row, struct o
     team_sync(tm); /* all have read row->settled before thread 0 may write it again */
 }
 
+/* One pass of every thread over its chunk with the bracket row->lo, row->hi:
+ * its sums into its part, the mass above the bracket per block into
+ * slots[0].blocks, the tokens inside it into its list. */
+static void bracket_pass(const struct omp_row *row, struct omp_slot *slots,
+                         const struct omp_team *tm, int64_t vocab)
+{
+    struct omp_slot *own = &slots[tm->id];
+    int64_t a, b;
+    chunk(vocab, tm, &a, &b);
+    struct omp_pass ps;
+    ps.blocks = slots[0].blocks + a / OMP_BLOCK;
+    ps.listed = slots[0].listed + a / OMP_BLOCK;
+    ps.list = &own->list;
+    own->list.n = 0;
+    omp_pass(row->src + a, b - a, row->scale, row->lo, row->hi, a, &ps);
+    own->part.sums = ps.sums;
+    team_sync(tm);
+}
+
 /* The bracket passes of select_by_bracket from row->lo, row->hi (tries so far). */
 static void bracket_passes(struct omp_state *s, struct omp_row *row, struct omp_slot *slots,
                            const struct omp_team *tm, int64_t vocab, enum omp_measure by,
                            uint64_t target, int tries)
 {
-    struct omp_slot *own = &slots[tm->id];
-    int64_t a, b;
-    chunk(vocab, tm, &a, &b);
     for (; !row->settled; tries++) {
-        float lo = row->lo, hi = row->hi;
-        int64_t end;
-        omp_sums(row->src + a, b - a, row->scale, hi, &own->part.sums,
-                 slots[0].blocks + a / OMP_BLOCK);
-        own->list.n = 0;
-        omp_collect(row->src + a, b - a, row->scale, lo, hi, a, &own->list, b - a, &end);
-        team_sync(tm);
+        bracket_pass(row, slots, tm, vocab);
         if (tm->id == 0)
             settle(s, row, slots, tm, by, target, tries);
         team_sync(tm);
     }
 }
 
-/* row->approx: the row's mass, approximately (for the sample's estimates). */
+/* row->approx: the row's mass, approximately (for the sample's estimates);
+ * every thread reads the same row->approx on entry. */
 static void approx_mass(struct omp_row *row, struct omp_slot *slots, const struct omp_team *tm,
                         int64_t vocab)
 {
+    if (row->approx > 0)
+        return; /* a row of probabilities: the scan summed it */
     int64_t a, b;
     chunk(vocab, tm, &a, &b);
     slots[tm->id].part.approx = omp_approx_sum(row->src + a, b - a) * row->scale;
@@ -264,111 +269,35 @@ static void approx_mass(struct omp_row *row, struct omp_slot *slots, const struc
 }
 
 /*
- * Top-p alone on a peaked row (row->total known): the few tokens weighing at
- * least wmax / 2^PEAK_SHIFT already reach tau = ceil(P * M), so K lies among
- * them: each thread's list holds its chunk's, K is selected on the list (row->boundary, row->mass,
- * row->merged).  Returns 1.
+ * Top-p alone: tau = ceil(P * M) needs the row's exact mass M, which only the
+ * bracket pass sums, so the first bracket comes from the sample and the
+ * approximate mass.  The pass then checks it against the exact tau; on a miss
+ * the passes of select_by_bracket go on from a bracket with the exact mass.
  */
-static int peaked(struct omp_state *s, struct omp_row *row, struct omp_slot *slots,
-                  const struct omp_team *tm, float p, float q)
+static void top_p_alone(struct omp_state *s, struct omp_row *row, struct omp_slot *slots,
+                        const struct omp_team *tm, int64_t vocab, float p)
 {
-    team_sync(tm);
-    if (tm->id == 0) {
-        merge_lists(s, row, slots, tm);
-        uint64_t tau = sample_ceil_mul(p, row->total);
-        uint64_t bp = omp_select(&row->merged, OMP_MASS, tau, &slots[0].tmp,
-                                 &slots[0].scratch).key;
-        uint64_t theta = q != 0.0f ? sample_ceil_mul(q, row->wmax) : 0;
-        row->boundary = bp > theta << SAMPLE_INDEX_BITS ? bp : theta << SAMPLE_INDEX_BITS;
-        row->mass = omp_list_mass(&row->merged, row->boundary);
-        row->from_list = 1;
-    }
-    team_sync(tm); /* all have read row->peak before thread 0 may write it again */
-    return 1;
-}
-
-/*
- * Top-p alone, in one pass when the sample's bracket holds: the pass sums the
- * row's mass, the mass at or above the peak threshold wmax / 2^PEAK_SHIFT and
- * the mass above the bracket, and lists the tokens inside it (a bracket from
- * the sample alone, as M is not known yet; the list is cut short when it would
- * be long).  A peaked row then goes to peaked(); otherwise the bracket is
- * checked as select_by_bracket() does, and on a miss it continues there with
- * the exact mass.  Returns what peaked() returns.
- */
-static int top_p_alone(struct omp_state *s, struct omp_row *row, struct omp_slot *slots,
-                       const struct omp_team *tm, int64_t vocab, float p, float q)
-{
-    struct omp_slot *own = &slots[tm->id];
-    int64_t a, b;
-    chunk(vocab, tm, &a, &b);
     approx_mass(row, slots, tm, vocab);
-    /* Only a row whose mass is at most about PEAK_MAX * wmax / P may be peaked
-     * (the pass then lists the heavy tokens too; a tighter bound is used, as
-     * listing them costs time), and a row with the largest token a share of
-     * more than about 1 / PEAK_LIKELY likely is: its pass has no bracket. */
     if (tm->id == 0) {
-        row->maybe = (double)p * row->approx <= 1.01 * (PEAK_MAX / 8) * (double)row->wmax;
-        row->likely = row->approx <= PEAK_LIKELY * (double)row->wmax;
-        row->lo = row->hi = INFINITY;
-        if (!row->likely)
-            omp_bracket(row->src, vocab, row->scale, OMP_MASS, (double)p * row->approx,
-                        row->approx, &row->lo, &row->hi, &slots[0].scratch);
+        omp_bracket(row->src, vocab, row->scale, OMP_MASS, (double)p * row->approx, row->approx,
+                    &row->lo, &row->hi, &slots[0].scratch);
         row->settled = 0;
-        row->peak = 0;
     }
     team_sync(tm);
-    int maybe = row->maybe, likely = row->likely;
-    float heavy = weight_ceil(row->wmax >> PEAK_SHIFT);
-    struct omp_pass ps;
-    ps.blocks = slots[0].blocks + a / OMP_BLOCK;
-    own->list.n = 0;
-    own->tmp.n = 0;
-    ps.list = &own->list;
-    ps.heavy_list = maybe ? &own->tmp : NULL;
-    ps.room = (b - a) / 16 + 64 < b - a ? (b - a) / 16 + 64 : b - a;
-    ps.heavy_room = PEAK_MAX + 64 < b - a ? PEAK_MAX + 64 : b - a;
-    omp_pass(row->src + a, b - a, row->scale, heavy, row->lo, row->hi, a, &ps);
-    own->part.sums = ps.sums;
-    own->part.heavy = ps.heavy;
-    own->part.full = ps.full | (ps.heavy_full << 1);
-    team_sync(tm);
+    bracket_pass(row, slots, tm, vocab);
     if (tm->id == 0) {
-        struct omp_sums sum = {0, 0, 0};
-        int full = 0;
-        for (int t = 0; t < tm->n; t++) {
-            sum.total += slots[t].part.heavy.total;
-            sum.mass_hi += slots[t].part.heavy.mass_hi;
-            sum.count_hi += slots[t].part.heavy.count_hi;
-            full |= slots[t].part.full;
-        }
-        row->total = sum.total;
-        row->approx = (double)sum.total;
-        uint64_t tau = sample_ceil_mul(p, sum.total);
-        /* the heavy lists are complete when they hold at most PEAK_MAX tokens */
-        row->peak = maybe && sum.mass_hi >= tau && sum.count_hi <= PEAK_MAX && !(full & 2);
-        full = (full & 1) | likely; /* with no bracket, no list to select on */
-        if (!row->peak) {
-            if (!full) {
-                settle(s, row, slots, tm, OMP_MASS, tau, 0);
-            }
-            if (!row->settled)
-                omp_bracket(row->src, vocab, row->scale, OMP_MASS, (double)tau, row->approx,
-                            &row->lo, &row->hi, &slots[0].scratch);
+        uint64_t tau = sample_ceil_mul(p, team_sums(slots, tm).total);
+        settle(s, row, slots, tm, OMP_MASS, tau, 0);
+        if (!row->settled) {
+            row->approx = (double)row->total;
+            omp_bracket(row->src, vocab, row->scale, OMP_MASS, (double)tau, row->approx,
+                        &row->lo, &row->hi, &slots[0].scratch);
         }
     }
     team_sync(tm);
-    if (row->peak) {
-        /* the heavy lists become the lists; the bracket lists are scratch */
-        struct omp_list t = own->list;
-        own->list = own->tmp;
-        own->tmp = t;
-        return peaked(s, row, slots, tm, p, q);
-    }
     if (!row->settled)
         bracket_passes(s, row, slots, tm, vocab, OMP_MASS, sample_ceil_mul(p, row->total), 1);
     team_sync(tm); /* all have read the row's fields before thread 0 writes them again */
-    return 0;
 }
 
 /* K and M_K for large top-k, top-p, min-p alone or no filter; slots[0].blocks gets
@@ -380,7 +309,7 @@ static void kept_by_blocks(struct omp_state *s, struct omp_row *row, struct omp_
     uint64_t bk = 0, bp = 0, bm = 0, mass_k = 0;
     int selected = 0;
     if (tm->id == 0)
-        row->from_list = 0;
+        row->from_list = row->with_list = 0;
     if (k > 0) {
         select_by_bracket(s, row, slots, tm, vocab, OMP_COUNT, (uint64_t)k);
         bk = row->prefix.key;
@@ -392,8 +321,7 @@ static void kept_by_blocks(struct omp_state *s, struct omp_row *row, struct omp_
             approx_mass(row, slots, tm, vocab);
             select_by_bracket(s, row, slots, tm, vocab, OMP_MASS, sample_ceil_mul(p, mass_k));
         } else {
-            if (top_p_alone(s, row, slots, tm, vocab, p, q))
-                return;
+            top_p_alone(s, row, slots, tm, vocab, p);
         }
         bp = row->prefix.key;
         selected = 1;
@@ -402,22 +330,21 @@ static void kept_by_blocks(struct omp_state *s, struct omp_row *row, struct omp_
     bm = theta << SAMPLE_INDEX_BITS;
     uint64_t boundary = max3(bk, bp, bm);
     if (selected && boundary != bm) {
-        /* K is what the last bracket pass summed above hi, and the kept part of its list. */
+        /* K is what the last bracket pass summed above hi, and the kept part
+         * of its list; M_K is the mass of the last selection, whose key the
+         * boundary is (top-p selects within top-k). */
         if (tm->id == 0) {
-            uint64_t *blocks = slots[0].blocks;
-            for (int64_t j = 0; j < row->merged.n; j++) {
-                uint64_t w = (uint64_t)row->merged.w[j];
-                if (sample_rank_key(w, row->merged.idx[j]) >= boundary)
-                    blocks[row->merged.idx[j] / OMP_BLOCK] += w;
-            }
+            row->with_list = 1;
+            row->boundary = boundary;
+            row->mass = row->prefix.mass;
         }
-    } else {
-        /* K is every weight >= theta (theta = 0: every token). */
-        int64_t a, b;
-        chunk(vocab, tm, &a, &b);
-        omp_block_masses(row->src + a, b - a, row->scale, weight_ceil(theta),
-                         slots[0].blocks + a / OMP_BLOCK);
+        return;
     }
+    /* K is every weight >= theta (theta = 0: every token). */
+    int64_t a, b;
+    chunk(vocab, tm, &a, &b);
+    omp_block_masses(row->src + a, b - a, row->scale, omp_weight_ceil(theta),
+                     slots[0].blocks + a / OMP_BLOCK);
     team_sync(tm);
     if (tm->id == 0) {
         uint64_t mass = 0;
@@ -451,7 +378,8 @@ static void kept_by_candidates(struct omp_state *s, struct omp_row *row, struct 
                         &slots[0].scratch).key;
     uint64_t theta = q != 0.0f ? sample_ceil_mul(q, row->wmax) : 0;
     row->boundary = max3(top.key, bp, theta << SAMPLE_INDEX_BITS);
-    row->mass = omp_list_mass(&row->merged, row->boundary);
+    row->mass = omp_list_mass(row->merged.idx, row->merged.w, row->merged.n,
+                              omp_cut_of(row->boundary));
     row->from_list = 1;
 }
 
@@ -474,13 +402,11 @@ static void write_outputs(const struct sample_call *c, int64_t r, const struct o
     int64_t a, b;
     chunk(vocab, tm, &a, &b);
     float *out = c->out + r * c->out_stride;
-    float wb = weight_ceil(row->boundary >> SAMPLE_INDEX_BITS);
-    int64_t imax = (int64_t)(SAMPLE_INDEX_MASK - (row->boundary & SAMPLE_INDEX_MASK));
+    struct omp_cut cut = omp_cut_of(row->boundary);
     if (c->op == SAMPLE_OP_MASK)
-        omp_write_mask(row->src + a, row->x + a, b - a, wb, a, imax, out + a);
+        omp_write_mask(row->src + a, row->x + a, b - a, a, cut, out + a);
     else
-        omp_write_renorm(row->src + a, b - a, row->scale, wb, a, imax, (double)row->mass,
-                         out + a);
+        omp_write_renorm(row->src + a, b - a, row->scale, a, cut, (double)row->mass, out + a);
 }
 
 static void run(struct omp_state *s, struct sample_call *c, int64_t r, const struct omp_team *tm,
@@ -501,7 +427,8 @@ static void run(struct omp_state *s, struct sample_call *c, int64_t r, const str
         omp_widen((const uint16_t *)in->data + r * c->stride + a, b - a, (int)in->dtype,
                   slots[0].wide + a);
     own->part.bad = c->kind == SAMPLE_PROBS
-                        ? omp_scan_probs(row->x + a, b - a, &own->part.max)
+                        ? omp_scan_probs(row->x + a, b - a, &own->part.max,
+                                         &own->part.approx)
                         : omp_scan_logits(row->x + a, b - a, &own->part.max);
     team_sync(tm);
     if (tm->id == 0)
@@ -545,7 +472,9 @@ static void run(struct omp_state *s, struct sample_call *c, int64_t r, const str
         c->tokens[r] = row->from_list
                            ? omp_draw_list(&row->merged, row->boundary, row->mass, u)
                            : omp_draw_blocks(row->src, vocab, row->scale, slots[0].blocks,
-                                             row->boundary, sample_mulhi64(u, row->mass));
+                                             row->with_list ? slots[0].listed : NULL,
+                                             &row->merged, row->boundary,
+                                             sample_mulhi64(u, row->mass));
     }
     if (c->tokens)
         return;

@@ -61,38 +61,56 @@ OMP_KERNEL struct omp_prefix omp_select(const struct omp_list *list, enum omp_me
             take = take < (uint64_t)src->n ? take : (uint64_t)src->n; /* target is reachable */
             struct omp_prefix p;
             p.key = sample_rank_key(w, src->idx[take - 1]);
-            p.count = above_count + take;
             p.mass = above_mass + take * w;
             return p;
         }
         int shift = bit_length(hi - lo) - radix_bits(src->n);
         shift = shift > 0 ? shift : 0;
         int top = (int)((hi - lo) >> shift);
-        memset(count, 0, sizeof(uint64_t) * (size_t)(top + 1));
         memset(mass, 0, sizeof(uint64_t) * (size_t)(top + 1));
-        for (int64_t j = 0; j < src->n; j++) {
-            uint32_t d = (wbits(src->w[j]) - lo) >> shift;
-            count[d]++;
-            mass[d] += (uint64_t)src->w[j];
+        if (by == OMP_COUNT) {
+            memset(count, 0, sizeof(uint64_t) * (size_t)(top + 1));
+            for (int64_t j = 0; j < src->n; j++) {
+                uint32_t d = (wbits(src->w[j]) - lo) >> shift;
+                count[d]++;
+                mass[d] += (uint64_t)src->w[j];
+            }
+        } else {
+            /* by mass, no count: one store less per token */
+            for (int64_t j = 0; j < src->n; j++)
+                mass[(wbits(src->w[j]) - lo) >> shift] += (uint64_t)src->w[j];
         }
         int d = top;
         for (;; d--) {
             uint64_t reached = by == OMP_COUNT ? above_count + count[d] : above_mass + mass[d];
             if (reached >= target || d == 0)
                 break;
-            above_count += count[d];
+            above_count += by == OMP_COUNT ? count[d] : 0;
             above_mass += mass[d];
         }
-        /* Keep the bucket that reaches the target (in place once in tmp). */
-        int64_t n = 0;
-        for (int64_t j = 0; j < src->n; j++) {
-            if (((wbits(src->w[j]) - lo) >> shift) == (uint32_t)d) {
-                tmp->idx[n] = src->idx[j];
-                tmp->w[n] = src->w[j];
-                n++;
+        /* Keep the bucket that reaches the target: its weights are those in
+         * [floor(d), floor(d + 1)), floor(d) the float whose bits are lo +
+         * d * 2^shift.  From the list into tmp by omp_collect (vectorised; it
+         * lists positions in the list, made token ids after), then in place. */
+        if (src == list) {
+            int64_t end;
+            tmp->n = 0;
+            omp_collect(list->w, list->n, 1.0f, sample_f32_from_bits(lo + ((uint32_t)d << shift)),
+                        sample_f32_from_bits(lo + ((uint32_t)(d + 1) << shift)), 0, tmp,
+                        INT64_MAX, &end);
+            for (int64_t j = 0; j < tmp->n; j++)
+                tmp->idx[j] = list->idx[tmp->idx[j]];
+        } else {
+            int64_t n = 0;
+            for (int64_t j = 0; j < src->n; j++) {
+                if (((wbits(src->w[j]) - lo) >> shift) == (uint32_t)d) {
+                    tmp->idx[n] = src->idx[j];
+                    tmp->w[n] = src->w[j];
+                    n++;
+                }
             }
+            tmp->n = n;
         }
-        tmp->n = n;
         src = tmp;
     }
 }
@@ -101,16 +119,13 @@ OMP_KERNEL struct omp_prefix omp_select(const struct omp_list *list, enum omp_me
 
 /* Sample buckets: 2^SUB_BITS per octave of the weight, bucket 0 for weight 0. */
 #define SUB_BITS 6
-/* About this many values of a row are sampled. */
-#define SAMPLES 4096
 /* Margins are this many standard deviations of the estimate. */
 #define SIGMAS 3.0
 
 static int bucket_of(float w)
 {
-    if (w < 1.0f)
-        return 0;
-    return (int)((sample_f32_bits(w) >> (23 - SUB_BITS)) - (127u << SUB_BITS)) + 1;
+    int d = (int)((sample_f32_bits(w) >> (23 - SUB_BITS)) - (127u << SUB_BITS)) + 1;
+    return w < 1.0f ? 0 : d;
 }
 
 /* The smallest weight of bucket d. */
@@ -121,72 +136,96 @@ static float bucket_floor(int d)
     return sample_f32_from_bits((uint32_t)(d - 1 + (127 << SUB_BITS)) << (23 - SUB_BITS));
 }
 
-/*
- * The estimate of the measure of the weights >= bucket_floor(d), and its margin.
- * A count is the sampled share of the row.  A mass is the exact total less the
- * scaled sampled mass below: the heavy tokens above, which a sample misses or
- * overweights, then add no error.
- */
-static void estimate(const struct omp_scratch *h, int d, enum omp_measure by, double ratio,
-                     double n, double vocab, double total, double *value, double *margin)
+/* The estimate of the measure of the weights >= bucket_floor(d).  A count is
+ * the sampled share of the row.  A mass is the exact total less the scaled
+ * sampled mass below: the heavy tokens above, which a sample misses or
+ * overweights, then add no error.  It falls as d rises. */
+static double estimate(const struct omp_scratch *h, int d, enum omp_measure by, double ratio,
+                       double n, double vocab, double total)
+{
+    if (by == OMP_COUNT)
+        return (n - h->sample_count[d]) / n * vocab;
+    return total - ratio * h->sample_mass[d];
+}
+
+/* The margin of estimate(d). */
+static double margin(const struct omp_scratch *h, int d, enum omp_measure by, double ratio,
+                     double n, double vocab)
 {
     if (by == OMP_COUNT) {
         double q = (n - h->sample_count[d]) / n; /* the share at or above */
-        *value = q * vocab;
-        *margin = SIGMAS * vocab * sqrt(q * (1 - q) / n) + 2 * ratio;
-        return;
+        return SIGMAS * vocab * sqrt(q * (1 - q) / n) + 2 * ratio;
     }
-    *value = total - ratio * h->sample_mass[d];
-    *margin = SIGMAS * ratio * sqrt(h->sample_square[d]) + 2 * ratio * bucket_floor(d + 1);
+    return SIGMAS * ratio * sqrt(h->sample_square[d]) + 2 * ratio * bucket_floor(d + 1);
 }
 
-void omp_bracket(const float *x, int64_t vocab, float scale, enum omp_measure by,
-                 double goal, double total, float *lo, float *hi, struct omp_scratch *h)
+OMP_KERNEL void omp_bracket(const float *x, int64_t vocab, float scale, enum omp_measure by,
+                            double goal, double total, float *lo, float *hi,
+                            struct omp_scratch *h)
 {
-    int64_t step = vocab / SAMPLES > 1 ? vocab / SAMPLES : 1;
-    double n = 0;
+    /* A longer sample narrows the bracket as its square root: worth it on a
+     * long row, whose bracket holds more tokens (measured: V / 32, at most
+     * OMP_SAMPLES, at least 512). */
+    int64_t want = vocab / 32 < OMP_SAMPLES ? vocab / 32 : OMP_SAMPLES;
+    want = want > 512 ? want : 512;
+    int64_t step = vocab / want > 1 ? vocab / want : 1;
+    int64_t taken = (vocab - 1 - step / 2) / step + 1; /* under 2 * OMP_SAMPLES */
+    double n = (double)taken;
     int first = OMP_BUCKETS, last = 0;
 
-    /* The histograms are all zero between calls: only the sampled range is used. */
-    for (int64_t i = step / 2; i < vocab; i += step) {
-        double w = floorf(x[i] * scale);
-        int d = bucket_of((float)w) + 1;
-        h->sample_count[d] += 1;
-        h->sample_mass[d] += w;
-        h->sample_square[d] += w * w;
+    /* The weights and their buckets first, a loop that vectorises; then the
+     * histograms (integer adds, the quickest to repeat on one address), which
+     * are all zero between calls. */
+    for (int64_t j = 0; j < taken; j++) {
+        float w = floorf(x[step / 2 + j * step] * scale);
+        int d = bucket_of(w) + 1;
+        h->sample_w[j] = w;
+        h->sample_d[j] = d;
         first = d < first ? d : first;
         last = d > last ? d : last;
-        n += 1;
     }
-    /* Entry d now holds the samples below bucket d (for first <= d <= last + 1). */
-    for (int d = first + 1; d <= last + 1; d++) {
-        h->sample_count[d] += h->sample_count[d - 1];
-        h->sample_mass[d] += h->sample_mass[d - 1];
-        h->sample_square[d] += h->sample_square[d - 1];
+    for (int64_t j = 0; j < taken; j++) {
+        h->hist_count[h->sample_d[j]]++;
+        h->hist_mass[h->sample_d[j]] += (uint64_t)h->sample_w[j];
+    }
+    /* Entry d now holds the samples below bucket d (for first <= d <= last + 1).
+     * Their squares are bounded with each weight as its bucket's top (the
+     * next bucket's floor, 1.6% up at most): a slightly wider margin, for one
+     * sum less per sample. */
+    double count = 0, mass = 0, square = 0; /* in registers: no wait on a store */
+    for (int d = first; d <= last + 1; d++) {
+        double top = bucket_floor(d);
+        square += h->hist_count[d] * top * top;
+        count += h->hist_count[d];
+        mass += (double)h->hist_mass[d];
+        h->hist_count[d] = 0;
+        h->hist_mass[d] = 0;
+        h->sample_square[d] = square;
+        h->sample_count[d] = count;
+        h->sample_mass[d] = mass;
     }
 
     /* hi: the lowest floor with the measure above it surely short of the goal;
-     * lo: the highest floor with the measure above it surely enough.  The true
-     * measure falls as the floor rises, so these are searched over all floors:
-     * the estimate near the top can be poor (a heavy token sampled or not). */
-    double value, margin;
-    int low = -1, high = -1;
-    for (int d = last + 1; d >= first; d--) {
-        /* The margin is >= 0: only a value below the goal may set low, and
-         * only one at or above it may set high (the first found, d falling). */
-        double v = by == OMP_COUNT ? (n - h->sample_count[d]) / n * (double)vocab
-                                   : total - (double)step * h->sample_mass[d];
-        if (v >= goal && high >= 0)
-            continue;
-        estimate(h, d, by, (double)step, n, (double)vocab, total, &value, &margin);
-        if (value + margin < goal)
-            low = d; /* the last one set is the lowest */
-        if (value - margin >= goal && d > high)
-            high = d;
+     * lo: the highest floor with the measure above it surely enough.  The
+     * estimate falls as the floor rises and the margins are >= 0, so with d0
+     * the last floor whose estimate reaches the goal, hi is the first floor
+     * above d0, and lo the first at or below it, far enough from the goal. */
+    double ratio = (double)step, v = (double)vocab;
+    int d0 = first - 1, past = last + 2; /* estimate(d) >= goal up to d0, < goal from past */
+    while (past - d0 > 1) {
+        int mid = d0 + (past - d0) / 2;
+        if (estimate(h, mid, by, ratio, n, v, total) >= goal)
+            d0 = mid;
+        else
+            past = mid;
     }
+    int low = -1, high = -1;
+    for (int d = d0 + 1; d <= last + 1 && low < 0; d++)
+        if (estimate(h, d, by, ratio, n, v, total) + margin(h, d, by, ratio, n, v) < goal)
+            low = d;
+    for (int d = d0; d >= first && high < 0; d--)
+        if (estimate(h, d, by, ratio, n, v, total) - margin(h, d, by, ratio, n, v) >= goal)
+            high = d;
     *hi = low >= 0 ? bucket_floor(low) : INFINITY;
     *lo = high >= 0 && bucket_floor(high) < *hi ? bucket_floor(high) : 0.0f;
-
-    for (int d = first; d <= last + 1; d++)
-        h->sample_count[d] = h->sample_mass[d] = h->sample_square[d] = 0;
 }
