@@ -113,49 +113,39 @@ static int may_select(const struct sample_call *call)
 
 /* ---- memory checks for device-pointer calls -------------------------------- */
 
-/* A device-memory argument must be memory of this device covering `bytes`. */
-static int check_device_pointer(const struct hip_state *s, struct sample_call *call,
-                                const void *ptr, size_t bytes, const char *what)
+/*
+ * A pointer must be memory of the kind the tensor says: device memory of this
+ * device covering `bytes` (where the runtime reports allocation sizes), or
+ * anything but device memory, which the host cannot read.
+ */
+static int check_pointer(const struct hip_state *s, struct sample_call *call, const void *ptr,
+                         int want_device, size_t bytes, const char *what)
 {
     int kind, device;
     size_t available;
     int rc = gpu_pointer_info(ptr, &kind, &device, &available);
     if (rc)
         return device_failure(call, "checking a pointer", rc);
-    if (kind == GPU_POINTER_HOST) {
+    if (!want_device) {
+        if (kind != GPU_POINTER_DEVICE)
+            return SAMPLE_OK;
+        snprintf(call->message, sizeof call->message,
+                 "%s is device memory, but the tensor's memory is SAMPLE_HOST", what);
+    } else if (kind == GPU_POINTER_HOST) {
         snprintf(call->message, sizeof call->message,
                  "%s is not device memory, but the tensor's memory is SAMPLE_DEVICE", what);
-        return SAMPLE_ERR_ARGUMENT;
-    }
-    if (device >= 0 && device != s->device) {
+    } else if (device >= 0 && device != s->device) {
         snprintf(call->message, sizeof call->message,
                  "%s is memory of device %d, not the context's device %d", what, device,
                  s->device);
-        return SAMPLE_ERR_ARGUMENT;
-    }
-    if (available && available < bytes) {
+    } else if (available && available < bytes) {
         snprintf(call->message, sizeof call->message,
                  "%s: the allocation holds %zu bytes from there, the call needs %zu", what,
                  available, bytes);
-        return SAMPLE_ERR_ARGUMENT;
+    } else {
+        return SAMPLE_OK;
     }
-    return SAMPLE_OK;
-}
-
-/* A host-memory argument must not be device memory (the host cannot read it). */
-static int check_host_pointer(struct sample_call *call, const void *ptr, const char *what)
-{
-    int kind, device;
-    size_t available;
-    int rc = gpu_pointer_info(ptr, &kind, &device, &available);
-    if (rc)
-        return device_failure(call, "checking a pointer", rc);
-    if (kind == GPU_POINTER_DEVICE) {
-        snprintf(call->message, sizeof call->message,
-                 "%s is device memory, but the tensor's memory is SAMPLE_HOST", what);
-        return SAMPLE_ERR_ARGUMENT;
-    }
-    return SAMPLE_OK;
+    return SAMPLE_ERR_ARGUMENT;
 }
 
 static size_t extent(int64_t rows, int64_t stride, int64_t vocab, size_t elem)
@@ -171,14 +161,11 @@ static int check_pointers(const struct hip_state *s, struct sample_call *call)
     size_t out_bytes = takes_tokens(call->op)
                            ? (size_t)in->batch * sizeof(int32_t)
                            : extent(in->batch, call->out_stride, in->vocab, sizeof(float));
-    int status;
-    if (in->memory == SAMPLE_HOST) {
-        status = check_host_pointer(call, in->data, "the tensor's data");
-        return status ? status : check_host_pointer(call, out, "the output");
-    }
-    size_t in_bytes = extent(in->batch, call->stride, in->vocab, elem);
-    status = check_device_pointer(s, call, in->data, in_bytes, "the tensor's data");
-    return status ? status : check_device_pointer(s, call, out, out_bytes, "the output");
+    const int device = in->memory == SAMPLE_DEVICE;
+    int status = check_pointer(s, call, in->data, device,
+                               extent(in->batch, call->stride, in->vocab, elem),
+                               "the tensor's data");
+    return status ? status : check_pointer(s, call, out, device, out_bytes, "the output");
 }
 
 /* ---- one slice of rows ------------------------------------------------------ */
