@@ -60,30 +60,12 @@ static float start_threshold(const float *x, int64_t n, float scale, int64_t k)
     return have == START_RANK ? top[START_RANK - 1] : 0.0f;
 }
 
-void omp_topk_candidates(const float *x, int64_t n, int64_t base, float scale, int64_t k,
-                         struct omp_list *list, int64_t cap, struct omp_list *tmp,
+/* Collects every token >= lo into the list, cutting it to the first k each
+ * time it fills and raising lo to just above the k-th weight. */
+static void collect_from(const float *x, int64_t n, int64_t base, float scale, int64_t k,
+                         float lo, struct omp_list *list, int64_t cap, struct omp_list *tmp,
                          struct omp_scratch *scratch)
 {
-    /* The list holds every token >= lo, cut to the first k when full.  A
-     * starting lo > 0 is right when k tokens reach it: the first k then all
-     * weigh at least lo.  Else the chunk is read again from lo = 0. */
-    float start = start_threshold(x, n, scale, k);
-    if (start > 0.0f) {
-        int64_t end;
-        list->n = 0;
-        float lo = start;
-        int64_t j = 0;
-        for (;;) {
-            omp_collect(x + j, n - j, scale, lo, INFINITY, base + j, list, cap, &end);
-            j += end;
-            if (j >= n)
-                break;
-            lo = nextafterf(keep_first(list, k, tmp, scratch), INFINITY);
-        }
-        if (list->n >= k)
-            return;
-    }
-    float lo = 0.0f; /* keeps every weight until the list first fills */
     int64_t j = 0, end;
     list->n = 0;
     for (;;) {
@@ -91,7 +73,23 @@ void omp_topk_candidates(const float *x, int64_t n, int64_t base, float scale, i
         j += end;
         if (j >= n)
             return;
-        /* The list is full: keep w > w_k from now on. */
         lo = nextafterf(keep_first(list, k, tmp, scratch), INFINITY);
     }
+}
+
+void omp_topk_candidates(const float *x, int64_t n, int64_t base, float scale, int64_t k,
+                         struct omp_list *list, int64_t cap, struct omp_list *tmp,
+                         struct omp_scratch *scratch)
+{
+    /* The list holds every token >= lo, cut to the first k when full.  A
+     * starting lo > 0 is right when k tokens reach it: the first k then all
+     * weigh at least lo.  Else the chunk is read again from lo = 0, which
+     * keeps every weight until the list first fills. */
+    float start = start_threshold(x, n, scale, k);
+    if (start > 0.0f) {
+        collect_from(x, n, base, scale, k, start, list, cap, tmp, scratch);
+        if (list->n >= k)
+            return;
+    }
+    collect_from(x, n, base, scale, k, 0.0f, list, cap, tmp, scratch);
 }
