@@ -353,6 +353,13 @@ static int compare_doubles(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The median of n samples (sorted in place). */
+static double median(double *samples, int64_t n)
+{
+    qsort(samples, (size_t)n, sizeof *samples, compare_doubles);
+    return n % 2 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
+}
+
 /*
  * Warm-up (caches, page faults, the backend's buffers) for a quarter of the
  * minimum time, then at least min_calls and min_seconds of calls, each timed
@@ -378,8 +385,7 @@ static int median_us(const struct timing *t, timed_fn fn, void *arg, double *us)
         t->samples[n++] = t1 - t0;
     } while (n < t->max_calls && (n < t->min_calls || t1 - start < t->min_seconds));
 
-    qsort(t->samples, (size_t)n, sizeof *t->samples, compare_doubles);
-    *us = 1e6 * (n % 2 ? t->samples[n / 2] : (t->samples[n / 2 - 1] + t->samples[n / 2]) / 2);
+    *us = 1e6 * median(t->samples, n);
     return SAMPLE_OK;
 }
 
@@ -781,11 +787,9 @@ static int gpu_time_op(struct bench *b, struct op_call *c, struct result *r)
     for (int64_t i = 0; i < calls; i++)
         if (gpu_check(gpu_event_elapsed(&ms[i], events[2 * i], events[2 * i + 1]), "event"))
             goto done;
-    double *us = b->timing.samples;
     for (int64_t i = 0; i < calls; i++)
-        us[i] = 1e3 * ms[i];
-    qsort(us, (size_t)calls, sizeof *us, compare_doubles);
-    r->us = calls % 2 ? us[calls / 2] : (us[calls / 2 - 1] + us[calls / 2]) / 2;
+        b->timing.samples[i] = 1e3 * ms[i];
+    r->us = median(b->timing.samples, calls);
     r->floor_us = 1e6 * (double)in_bytes / b->bandwidth;
     if (getenv("SAMPLE_BENCH_HOST"))
         fprintf(stderr, "host: %s V=%" PRId64 " B=%" PRId64 " %s: %.2f us per call on the host\n",
