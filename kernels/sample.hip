@@ -61,25 +61,32 @@ __device__ static inline uint64_t row_draw(const kcall &c, int r)
     return c.rows ? c.rows[r].draw : sample_draw_u64(c.seed, c.offset, (uint64_t)(c.row0 + r));
 }
 
-/* Elements i .. i+3 of a row as float32: one 16- or 8-byte load when aligned. */
+/* Four elements of a row of type DT from element i, whose address is a
+ * multiple of four elements: one 16-byte (float32) or 8-byte load. */
+template <int DT> __device__ static inline void load4_aligned(const void *row, int i, float v[4])
+{
+    if (DT == SAMPLE_F32) {
+        float4 q = *((const float4 *)row + i / 4);
+        v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
+    } else {
+        uint2 q = *((const uint2 *)row + i / 4);
+        uint16_t h[4] = {(uint16_t)q.x, (uint16_t)(q.x >> 16), (uint16_t)q.y,
+                         (uint16_t)(q.y >> 16)};
+        for (int j = 0; j < 4; j++)
+            v[j] = DT == SAMPLE_F16 ? sample_f16_to_f32(h[j]) : sample_bf16_to_f32(h[j]);
+    }
+}
+
+/* Elements i .. i+3 of a row of any type: the wide load where i and the row
+ * allow it, else one element at a time. */
 __device__ static inline void load4(const void *row, int dtype, int64_t i, float v[4])
 {
-    if (dtype == SAMPLE_F32) {
-        const float *p = (const float *)row + i;
-        if (((uintptr_t)p & 15) == 0) {
-            float4 q = *(const float4 *)p;
-            v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
-            return;
-        }
-    } else {
-        const uint16_t *p = (const uint16_t *)row + i;
-        if (((uintptr_t)p & 7) == 0) {
-            uint2 q = *(const uint2 *)p;
-            uint16_t h[4] = {(uint16_t)q.x, (uint16_t)(q.x >> 16), (uint16_t)q.y,
-                             (uint16_t)(q.y >> 16)};
-            for (int j = 0; j < 4; j++)
-                v[j] = dtype == SAMPLE_F16 ? sample_f16_to_f32(h[j]) : sample_bf16_to_f32(h[j]);
-            return;
+    const uintptr_t quad = dtype == SAMPLE_F32 ? 16 : 8;
+    if (i % 4 == 0 && ((uintptr_t)row & (quad - 1)) == 0) {
+        switch (dtype) {
+        case SAMPLE_F32: load4_aligned<SAMPLE_F32>(row, (int)i, v); return;
+        case SAMPLE_F16: load4_aligned<SAMPLE_F16>(row, (int)i, v); return;
+        default: load4_aligned<SAMPLE_BF16>(row, (int)i, v); return;
         }
     }
     for (int j = 0; j < 4; j++)
@@ -96,22 +103,6 @@ __device__ static inline void load4_until(const void *row, int dtype, int64_t i,
     }
     for (int j = 0; j < 4; j++)
         v[j] = i + j < end ? sample_load(row, dtype, i + j) : 0.0f;
-}
-
-/* Four elements of a row of type DT from element i, whose address is a
- * multiple of four elements: one 16-byte (float32) or 8-byte load. */
-template <int DT> __device__ static inline void load4_aligned(const void *row, int i, float v[4])
-{
-    if (DT == SAMPLE_F32) {
-        float4 q = *((const float4 *)row + i / 4);
-        v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
-    } else {
-        uint2 q = *((const uint2 *)row + i / 4);
-        uint16_t h[4] = {(uint16_t)q.x, (uint16_t)(q.x >> 16), (uint16_t)q.y,
-                         (uint16_t)(q.y >> 16)};
-        for (int j = 0; j < 4; j++)
-            v[j] = DT == SAMPLE_F16 ? sample_f16_to_f32(h[j]) : sample_bf16_to_f32(h[j]);
-    }
 }
 
 template <int DT, typename F>
