@@ -2,9 +2,10 @@
  * compat.h - the few names that differ between HIP on AMD and CUDA on NVIDIA.
  *
  * The kernels are HIP sources.  hipcc builds them for AMD (HSACO); nvcc builds
- * the same files as CUDA (-x cu).  Everything else they use is spelled the same
- * in both.  Nothing here assumes a warp width: CDNA (gfx9) runs 64 lanes, RDNA
- * and NVIDIA 32, and ballots are widened to 64 bits on both.
+ * the same files as CUDA (-x cu).  Only the names here differ: the header,
+ * ballots, shuffles and a pause for spin loops.  Nothing here assumes a warp
+ * width: CDNA (gfx9) runs 64 lanes, RDNA and NVIDIA 32, and ballots are
+ * widened to 64 bits on both.
  */
 #ifndef SAMPLE_KERNELS_COMPAT_H
 #define SAMPLE_KERNELS_COMPAT_H
@@ -15,12 +16,14 @@
 #define SAMPLE_SHFL(v, lane) __shfl((v), (lane))
 #define SAMPLE_SHFL_DOWN(v, delta) __shfl_down((v), (delta))
 #define SAMPLE_SHFL_UP(v, delta) __shfl_up((v), (delta))
+#define SAMPLE_PAUSE() __builtin_amdgcn_s_sleep(1)
 #else
 #include <cuda_runtime.h>
 #define SAMPLE_BALLOT(pred) ((uint64_t)__ballot_sync(0xffffffffu, (pred)))
 #define SAMPLE_SHFL(v, lane) __shfl_sync(0xffffffffu, (v), (lane))
 #define SAMPLE_SHFL_DOWN(v, delta) __shfl_down_sync(0xffffffffu, (v), (delta))
 #define SAMPLE_SHFL_UP(v, delta) __shfl_up_sync(0xffffffffu, (v), (delta))
+#define SAMPLE_PAUSE() __nanosleep(32)
 #endif
 
 /* Lanes below this one in its warp, as a 64-bit mask. */

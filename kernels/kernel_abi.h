@@ -10,14 +10,20 @@
 
 #include <stdint.h>
 
-#define SAMPLE_KERNEL_ABI 4
+#define SAMPLE_KERNEL_ABI 5
 
-/* Threads per block of every kernel; a multiple of 64 and of 32. */
+/* Threads per block: the fused kernel's, and the other kernels'; multiples of
+ * 64 and of 32. */
+#define SAMPLE_FUSED_BLOCK 256
 #define SAMPLE_BLOCK 512
-/* Most elements one block takes of a row (the host may choose fewer). */
+/* Most elements of a chunk that the fused kernel's block holds in shared
+ * memory; a multiple of 4 * SAMPLE_BLOCK.  Larger chunks are read from the row
+ * at every step. */
 #define SAMPLE_CHUNK_MAX 8192
 /* Log-scale weight buckets of the first selection pass (see sample.hip). */
 #define SAMPLE_BUCKETS 2304
+/* Candidate buckets whose exact counts and weights the gather adds up. */
+#define SAMPLE_RANGE 64
 /* Most candidates one block sorts in shared memory. */
 #define SAMPLE_SORT_MAX 2048
 
@@ -44,7 +50,8 @@ struct sample_row_params {
 /* Per-row state in the workspace.  The counters return to 0 after each kernel. */
 struct sample_row_state {
     uint32_t mode;
-    uint32_t counter[4];       /* blocks finished, per kernel that needs the last one */
+    uint32_t counter[4];       /* blocks arrived, per meeting point of the row's blocks */
+    uint32_t flag[2];          /* the call's epoch once the last block released the others */
     uint32_t ncand;            /* candidates gathered (0 between calls) */
     uint32_t ncand_done;       /* the last gather's count, for its draw */
     int32_t exponent;          /* E of SPEC 2.1 */
@@ -76,13 +83,15 @@ struct sample_kernel_call {
     int32_t dtype;             /* 0 f32, 1 f16, 2 bf16 */
     int32_t kind;              /* 0 probabilities, 1 logits */
     int32_t op;                /* an enum sample_op */
-    int32_t chunk;             /* elements per block; a multiple of SAMPLE_BLOCK */
-    int32_t nchunks;           /* blocks per row */
+    int32_t chunk;             /* elements per block; a multiple of 4 * SAMPLE_BLOCK */
+    int32_t nchunks;           /* blocks per row, at most the device's processors */
+    uint32_t epoch;            /* differs from the last launch's (never 0) */
     uint32_t uni_fault;        /* the parameters' fault when rows is NULL */
     struct sample_row_params uni; /* every row's parameters when rows is NULL */
     uint64_t seed, offset;     /* the draw when rows is NULL: subsequence = row0 + row */
     int64_t row0;              /* the slice's first row in the caller's batch */
     const struct sample_row_params *rows;
+    uint32_t *grid;            /* [2]: tickets taken, blocks done; 0 between launches */
     struct sample_row_state *state;     /* [batch] */
     struct sample_row_report *report;   /* [batch] */
     uint32_t *part_fault;      /* [batch][nchunks]: (index << 4) | fault, or ~0 */

@@ -1,26 +1,37 @@
 /*
  * sample.hip - the GPU kernels of the hip backend: SPEC.md on a batch of rows.
  *
- * Each row is split into chunks of c.chunk elements, one block per (chunk, row),
- * so that a single row still fills the GPU.  A call is a short fixed chain of
- * kernels on one stream; the last block of a row to finish a kernel (an atomic
- * counter per row) combines the row's partial results:
+ * A call is one launch of sample_k_fused where all its blocks fit on the
+ * device at once, else a short chain of kernels, one per step (the grid of a
+ * large batch); row-valued operations add sample_k_write.  Each row is split
+ * into chunks, one block per chunk, so that a single row still fills the GPU.
+ * The steps, in order:
  *
  *   scan       validity, the maximum and the first maximum's index
- *   histogram  top-k / top-p rows: counts and weights of 2304 log-scale weight
- *              buckets; its last block finds the buckets that hold the boundary
- *   gather     those buckets' rank keys into a list; its last block selects the
- *              exact boundary key from the list (sort, or radix narrowing first)
- *   draw       kept weight per chunk; its last block finds t's chunk and token
- *              (after a gather, the gather's last block draws instead: the
- *              weight above the candidates per chunk plus the kept candidates')
- *   write      renormalised probabilities, masked logits or softmax
+ *   histogram  top-k / top-p rows: counts of 2304 log-scale weight buckets;
+ *              then the buckets that can hold the boundary
+ *   gather     those buckets' rank keys into a list, and exact sums; then
+ *              the exact boundary key (the boundary bucket's keys sorted,
+ *              or radix narrowing first), and the draw
+ *   mass       rows without a selection: kept weight per chunk; then t's
+ *              chunk and token
  *
- * Weights are recomputed from the input in every pass rather than stored: a
- * weight is 8 bytes, an input element 4 or 2, and later passes hit L2.  All
- * arithmetic on mass is 64-bit integer; the float steps are the shared helpers
- * of sample_exact.h, compiled with contraction off, so every token is the
- * scalar backend's.
+ * Each "then" is done by the last block of the row to finish the step (an
+ * atomic counter per row).  In the chain every step is a kernel and the last
+ * block's work ends it.  In the fused kernel a block reads its chunk from the
+ * row once, into shared memory, and runs every step on that copy; after the
+ * scan and the histogram the row's other blocks wait (spinning on a flag in
+ * the row's state) until the last one has finished.  Waiting is safe because
+ * a block takes its (row, chunk) from a ticket when it starts, not from its
+ * block index: every ticket below a running block's has been taken by a
+ * running block, so the blocks a row waits for have started or are next, and
+ * the host launches the fused kernel only where its blocks all fit on the
+ * device and a row has at most one block per processor.
+ *
+ * Weights are recomputed from the float values at every step rather than
+ * stored (a weight is 8 bytes).  All arithmetic on mass is 64-bit integer;
+ * the float steps are the shared helpers of sample_exact.h, compiled with
+ * contraction off, so every token is the scalar backend's.
  */
 #include <stdint.h>
 
@@ -33,11 +44,14 @@ typedef struct sample_kernel_call kcall;
 /* The host checks this before it uses a code object. */
 extern "C" __device__ const uint32_t sample_kernel_abi = SAMPLE_KERNEL_ABI;
 
-enum { COUNTER_SCAN, COUNTER_HISTOGRAM, COUNTER_GATHER, COUNTER_DRAW };
+/* The row's meeting points: a counter each, and a flag for those that wait. */
+enum { MEET_SCAN, MEET_HISTOGRAM, MEET_GATHER, MEET_MASS };
 
-/* A chunk is at most SPAN_LINES lines of four elements per thread (hip.c's
- * CHUNK_MAX), so one warp's share of it fits in registers. */
-#define SPAN_LINES (SAMPLE_CHUNK_MAX / (4 * SAMPLE_BLOCK))
+/* Lines of four elements per thread in a chunk that shared memory holds. */
+#define HELD_LINES (SAMPLE_CHUNK_MAX / (4 * SAMPLE_FUSED_BLOCK))
+/* Entries of a block's reduction scratch: one per warp and one more. */
+#define SCRATCH (SAMPLE_BLOCK / 32 + 1)
+
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -195,7 +209,8 @@ struct weigher {
 __device__ static inline weigher row_weigher(const kcall &c, int r)
 {
     const struct sample_row_state *s = &c.state[r];
-    weigher w = {c.kind, s->exponent, s->max, row_params(c, r).temperature};
+    weigher w = {c.kind, volatile_load(&s->exponent), volatile_load(&s->max),
+                 row_params(c, r).temperature};
     return w;
 }
 
@@ -274,10 +289,10 @@ __device__ static uint64_t block_exclusive_scan(uint64_t v, uint64_t *scratch, u
     return before;
 }
 
-/* After this block's part of kernel `which` for row r: whether it finished last.
+/* After this block's part of step `which` for row r: whether it arrived last.
  * The barrier orders every thread's global writes and atomics before thread
  * 0's fence (fences are cumulative), which orders them before the counter. */
-__device__ static bool finished_last(const kcall &c, int r, int which)
+__device__ static bool arrive(const kcall &c, int r, int which)
 {
     __shared__ int last;
     __syncthreads();
@@ -294,7 +309,143 @@ __device__ static bool finished_last(const kcall &c, int r, int which)
     return last;
 }
 
+/* The last block, once its result is in global memory: let the others go on. */
+__device__ static void release(const kcall &c, int r, int which)
+{
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        atomicExch(&c.state[r].flag[which], c.epoch);
+    }
+}
+
+/* The others: wait until the last block has released this call's step. */
+__device__ static void wait_release(const kcall &c, int r, int which)
+{
+    if (threadIdx.x == 0) {
+        while (volatile_load(&c.state[r].flag[which]) != c.epoch)
+            SAMPLE_PAUSE();
+        __threadfence();
+    }
+    __syncthreads();
+}
+
+/* ---- where a block's elements are ------------------------------------------- */
+
+/* A block's chunk [begin, end) of a row: in shared memory (held) once the scan
+ * has loaded it, else read from the row at every step. */
+struct chunk_view {
+    const void *row;
+    int dtype;
+    int begin, end;
+    const float *held;
+
+    /* Elements i .. i+3, i - begin a multiple of four; those at or past end are 0. */
+    __device__ void load4(int i, float v[4]) const
+    {
+        if (!held) {
+            load4_until(row, dtype, i, end, v);
+            return;
+        }
+        float4 q = *(const float4 *)(held + (i - begin));
+        v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
+        if (i + 4 > end)
+            for (int j = 0; j < 4; j++)
+                v[j] = i + j < end ? v[j] : 0.0f;
+    }
+};
+
+/* f(i, value) for every element of the chunk, four neighbours per thread. */
+template <typename F> __device__ static inline void visit(const chunk_view &ch, F f)
+{
+    for (int i = ch.begin + 4 * (int)threadIdx.x; i < ch.end; i += 4 * (int)blockDim.x) {
+        float v[4];
+        ch.load4(i, v);
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+            if (i + j < ch.end)
+                f(i + j, v[j]);
+    }
+}
+
 /* ---- scan: validity, maximum, first maximum ------------------------------------ */
+
+/* What the scan keeps of the values it sees. */
+struct scan_acc {
+    int kind;
+    float max;
+    int first_max;
+    uint32_t first_fault; /* (index << 4) | fault, or ~0 */
+
+    __device__ void operator()(int i, float v)
+    {
+        /* One test for every fault: NaN, infinities, negative probabilities. */
+        bool plausible = kind == SAMPLE_PROBS ? (v >= 0.0f && v < INFINITY) : v < INFINITY;
+        if (!plausible) {
+            enum sample_row_fault f = kind == SAMPLE_PROBS ? sample_prob_fault(v)
+                                                            : sample_logit_fault(v);
+            if (f != SAMPLE_ROW_OK) {
+                uint32_t packed = ((uint32_t)i << 4) | (uint32_t)f;
+                first_fault = packed < first_fault ? packed : first_fault;
+            }
+        }
+        /* Each thread sees its elements in increasing order. */
+        if (v > max) {
+            max = v;
+            first_max = i;
+        }
+    }
+};
+
+/* The chunk into held (HELD_LINES lines per thread, every load issued before
+ * any is used), passing each value to acc.  The row is aligned for wide loads. */
+template <int DT>
+__device__ static void hold_chunk_of(const void *row, int begin, int end, float *held,
+                                     scan_acc &acc)
+{
+    float v[HELD_LINES][4];
+#pragma unroll
+    for (int l = 0; l < HELD_LINES; l++) {
+        const int i = begin + 4 * ((int)threadIdx.x + l * SAMPLE_FUSED_BLOCK);
+        if (i + 4 <= end) {
+            load4_aligned<DT>(row, i, v[l]);
+        } else {
+            for (int j = 0; j < 4; j++)
+                v[l][j] = i + j < end ? sample_load(row, DT, i + j) : 0.0f;
+        }
+    }
+#pragma unroll
+    for (int l = 0; l < HELD_LINES; l++) {
+        const int i = begin + 4 * ((int)threadIdx.x + l * SAMPLE_FUSED_BLOCK);
+        if (i < end) {
+            *(float4 *)(held + (i - begin)) = make_float4(v[l][0], v[l][1], v[l][2], v[l][3]);
+            for (int j = 0; j < 4; j++)
+                if (i + j < end)
+                    acc(i + j, v[l][j]);
+        }
+    }
+}
+
+/* The scan of one chunk: into shared memory where held is not NULL. */
+__device__ static void scan_chunk(const chunk_view &ch, float *held, scan_acc &acc)
+{
+    const uintptr_t quad = ch.dtype == SAMPLE_F32 ? 16 : 8;
+    if (!held) {
+        for_each_value(ch.row, ch.dtype, ch.begin, ch.end, [&](int i, float v) { acc(i, v); });
+    } else if (((uintptr_t)ch.row & (quad - 1)) != 0) {
+        for (int i = ch.begin + (int)threadIdx.x; i < ch.end; i += (int)blockDim.x) {
+            float v = sample_load(ch.row, ch.dtype, i);
+            held[i - ch.begin] = v;
+            acc(i, v);
+        }
+    } else {
+        switch (ch.dtype) {
+        case SAMPLE_F32: hold_chunk_of<SAMPLE_F32>(ch.row, ch.begin, ch.end, held, acc); break;
+        case SAMPLE_F16: hold_chunk_of<SAMPLE_F16>(ch.row, ch.begin, ch.end, held, acc); break;
+        default: hold_chunk_of<SAMPLE_BF16>(ch.row, ch.begin, ch.end, held, acc); break;
+        }
+    }
+}
 
 /* Thread 0 of the row's last block: the row's fault, or what it needs next. */
 __device__ static void finish_scan(const kcall &c, int r, uint64_t best, uint32_t first_fault)
@@ -342,51 +493,12 @@ __device__ static void finish_scan(const kcall &c, int r, uint64_t best, uint32_
     s->mode = (k > 0 && k < c.vocab) || top_p < 1.0f ? SAMPLE_MODE_SELECT : SAMPLE_MODE_KEPT;
 }
 
-extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_scan(kcall c)
+/* The row's last scanning block: combine the chunks' results. */
+__device__ static void combine_scan(const kcall &c, int r, uint64_t *scratch64,
+                                    uint32_t *scratch32)
 {
-    __shared__ uint64_t scratch64[64];
-    __shared__ uint32_t scratch32[64];
-    const int r = blockIdx.y;
-    const void *row = row_data(c, r);
-    const int begin = blockIdx.x * c.chunk;
-    const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
-
-    /* Each thread's largest value and its first index (its elements come in
-     * increasing order), then (order of the value, ~index) across threads:
-     * the maximum is the largest value's first index. */
-    float max = -INFINITY;
-    int first_max = -1;
+    uint64_t best = 0;
     uint32_t first_fault = ~0u;
-    const int kind = c.kind;
-    for_each_value(row, c.dtype, begin, end, [&](int i, float v) {
-        /* One test for every fault: NaN, infinities, negative probabilities. */
-        bool plausible = kind == SAMPLE_PROBS ? (v >= 0.0f && v < INFINITY) : v < INFINITY;
-        if (!plausible) {
-            enum sample_row_fault f = kind == SAMPLE_PROBS ? sample_prob_fault(v)
-                                                            : sample_logit_fault(v);
-            if (f != SAMPLE_ROW_OK) {
-                uint32_t packed = ((uint32_t)i << 4) | (uint32_t)f;
-                first_fault = packed < first_fault ? packed : first_fault;
-            }
-        }
-        if (v > max) {
-            max = v;
-            first_max = i;
-        }
-    });
-    uint64_t best = ((uint64_t)order_bits(max) << 32) | (uint32_t)~(uint32_t)first_max;
-    best = block_reduce(best, max_op(), scratch64);
-    first_fault = block_reduce(first_fault, min_op(), scratch32);
-    size_t slot = (size_t)r * c.nchunks + blockIdx.x;
-    if (threadIdx.x == 0) {
-        c.part[slot] = best;
-        c.part_fault[slot] = first_fault;
-    }
-    if (!finished_last(c, r, COUNTER_SCAN))
-        return;
-
-    best = 0;
-    first_fault = ~0u;
     for (int j = threadIdx.x; j < c.nchunks; j += blockDim.x) {
         uint64_t b = volatile_load(&c.part[(size_t)r * c.nchunks + j]);
         uint32_t f = volatile_load(&c.part_fault[(size_t)r * c.nchunks + j]);
@@ -399,19 +511,26 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_scan(kcall c
         finish_scan(c, r, best, first_fault);
 }
 
-/* ---- histogram: where the top-k and top-p boundaries lie ------------------------ */
-
-/* The bucket b with ge[b] >= target > ge[b + 1], for ge non-increasing in b. */
-template <typename T>
-__device__ static void find_crossing(const T *ge, uint64_t target, int *out)
+/* A block's scan of its chunk (into held, where not NULL), its result left in
+ * the row's part and part_fault slots for the last block. */
+__device__ static void scan_step(const kcall &c, int r, int j, const chunk_view &ch, float *held,
+                                 uint64_t *scratch64, uint32_t *scratch32)
 {
-    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x) {
-        uint64_t next = b + 1 < SAMPLE_BUCKETS ? (uint64_t)ge[b + 1] : 0;
-        if ((uint64_t)ge[b] >= target && next < target)
-            *out = b;
+    /* Each thread's largest value and its first index (its elements come in
+     * increasing order), then (order of the value, ~index) across threads:
+     * the maximum is the largest value's first index. */
+    scan_acc acc = {c.kind, -INFINITY, -1, ~0u};
+    scan_chunk(ch, held, acc);
+    uint64_t best = ((uint64_t)order_bits(acc.max) << 32) | (uint32_t)~(uint32_t)acc.first_max;
+    best = block_reduce(best, max_op(), scratch64);
+    uint32_t first_fault = block_reduce(acc.first_fault, min_op(), scratch32);
+    if (threadIdx.x == 0) {
+        c.part[(size_t)r * c.nchunks + j] = best;
+        c.part_fault[(size_t)r * c.nchunks + j] = first_fault;
     }
-    __syncthreads();
 }
+
+/* ---- histogram: where the top-k and top-p boundaries lie ------------------------ */
 
 /* The smallest and largest weight of a bucket (bucket_of inverted). */
 __device__ static inline uint64_t bucket_min(uint32_t b)
@@ -424,17 +543,56 @@ __device__ static inline uint64_t bucket_max(uint32_t b)
     return b < 64 ? b : ((uint64_t)(65 + b % 64) << (b / 64 - 1)) - 1;
 }
 
+/* The chunk's bucket counts, added to the row's in global memory. */
+__device__ static void histogram_chunk(const kcall &c, int r, const chunk_view &ch,
+                                       const weigher &weight, uint32_t *cnt)
+{
+    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
+        cnt[b] = 0;
+    __syncthreads();
+    visit(ch, [&](int, float v) { atomicAdd(&cnt[bucket_of(weight(v))], 1u); });
+    __syncthreads();
+    uint32_t *g_cnt = c.hist_cnt + (size_t)r * SAMPLE_BUCKETS;
+    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
+        if (cnt[b])
+            atomicAdd(&g_cnt[b], cnt[b]);
+}
+
+/* Running totals over the buckets from the top down to one bucket. */
+struct tally {
+    uint64_t cnt, lo, hi; /* count, and the weight at least and at most */
+};
+
+/*
+ * Thread t walks the t-th segment of buckets from the top, with `above` the
+ * totals of the buckets above the segment.  For each of its buckets b, from
+ * high to low, f(b, totals of buckets >= b, totals of buckets > b).
+ */
+template <typename F>
+__device__ static void walk_segment(const uint32_t *cnt, int first, int last, tally above, F f)
+{
+    for (int b = last - 1; b >= first; b--) {
+        tally ge = above;
+        ge.cnt += cnt[b];
+        ge.lo += cnt[b] * bucket_min((uint32_t)b);
+        ge.hi += cnt[b] * bucket_max((uint32_t)b);
+        f(b, ge, above);
+        above = ge;
+    }
+}
+
 /*
  * The row's last histogram block, with the row's bucket counts in cnt: find
  * the buckets that can hold the top-k and top-p boundaries.  Counts are exact;
  * a bucket's weight is only bounded (count times its smallest or largest
  * weight), so top-p's boundary is a short range of buckets whose bounds
- * straddle tau.  The gather pass adds up the exact weights.
+ * straddle tau.  The gather step adds up the exact weights.  For a total G
+ * non-increasing in b, "b crosses target" means G(>= b) >= target > G(> b).
  */
-__device__ static void plan(const kcall &c, int r, uint32_t *cnt, uint64_t *lo_ge, uint64_t *hi_ge,
-                            uint64_t *scratch)
+__device__ static void plan(const kcall &c, int r, const uint32_t *cnt, uint64_t *scratch)
 {
     __shared__ int found[3];
+    __shared__ uint64_t mass[2];
     struct sample_row_state *s = &c.state[r];
     struct sample_row_params p = row_params(c, r);
     /* Thread t takes the t-th segment from the top, so that a prefix sum in
@@ -444,99 +602,80 @@ __device__ static void plan(const kcall &c, int r, uint32_t *cnt, uint64_t *lo_g
     const int first = seg * per < SAMPLE_BUCKETS ? seg * per : SAMPLE_BUCKETS;
     const int last = first + per < SAMPLE_BUCKETS ? first + per : SAMPLE_BUCKETS;
 
-    uint64_t my_cnt = 0, my_lo = 0, my_hi = 0;
+    tally own = {0, 0, 0}, above;
     for (int b = first; b < last; b++) {
-        my_cnt += cnt[b];
-        my_lo += cnt[b] * bucket_min((uint32_t)b);
-        my_hi += cnt[b] * bucket_max((uint32_t)b);
+        own.cnt += cnt[b];
+        own.lo += cnt[b] * bucket_min((uint32_t)b);
+        own.hi += cnt[b] * bucket_max((uint32_t)b);
     }
-    uint64_t above_cnt = block_exclusive_scan(my_cnt, scratch, NULL);
-    uint64_t above_lo = block_exclusive_scan(my_lo, scratch, NULL);
-    uint64_t above_hi = block_exclusive_scan(my_hi, scratch, NULL);
-    for (int b = last - 1; b >= first; b--) {
-        above_lo += cnt[b] * bucket_min((uint32_t)b);
-        above_hi += cnt[b] * bucket_max((uint32_t)b);
-        above_cnt += cnt[b];
-        cnt[b] = (uint32_t)above_cnt;
-        lo_ge[b] = above_lo;
-        hi_ge[b] = above_hi;
-    }
+    above.cnt = block_exclusive_scan(own.cnt, scratch, NULL);
+    above.lo = block_exclusive_scan(own.lo, scratch, &mass[0]);
+    above.hi = block_exclusive_scan(own.hi, scratch, &mass[1]);
     if (threadIdx.x == 0)
         found[0] = found[1] = found[2] = 0;
     __syncthreads();
 
-    const int top_k = p.top_k > 0 && p.top_k < c.vocab;
-    const int top_p = p.top_p < 1.0f;
+    /* Bounds on M_k: the buckets above top-k's at their least, or those and
+     * its own at their most (without top-k, the row's). */
+    const bool top_k = p.top_k > 0 && p.top_k < c.vocab;
+    const bool top_p = p.top_p < 1.0f;
+    const uint64_t k = (uint64_t)p.top_k;
     if (top_k)
-        find_crossing(cnt, (uint64_t)p.top_k, &found[0]);
-    const int bk = found[0];
-    /* Bounds on M_k: the buckets above bk at their least, or bk too at its most. */
-    uint64_t mass_lo = lo_ge[0], mass_hi = hi_ge[0];
-    if (top_k) {
-        mass_lo = bk + 1 < SAMPLE_BUCKETS ? lo_ge[bk + 1] : 0;
-        mass_hi = hi_ge[bk];
-    }
+        walk_segment(cnt, first, last, above, [&](int b, tally ge, tally gt) {
+            if (ge.cnt >= k && gt.cnt < k) {
+                found[0] = b;
+                mass[0] = gt.lo;
+                mass[1] = ge.hi;
+            }
+        });
+    __syncthreads();
     if (top_p) {
-        /* The boundary bucket b has W(>= b) >= tau > W(> b).  The highest it can
-         * be: the smallest tau against the largest weights; the lowest: the
-         * largest tau against the smallest. */
-        uint64_t tau_lo = sample_ceil_mul(p.top_p, mass_lo);
-        find_crossing(hi_ge, tau_lo > 0 ? tau_lo : 1, &found[1]);
-        find_crossing(lo_ge, sample_ceil_mul(p.top_p, mass_hi), &found[2]);
+        /* The boundary bucket crosses tau.  The highest it can be: the smallest
+         * tau against the largest weights; the lowest: the largest tau against
+         * the smallest. */
+        uint64_t tau_lo = sample_ceil_mul(p.top_p, mass[0]);
+        const uint64_t tau_hi = sample_ceil_mul(p.top_p, mass[1]);
+        tau_lo = tau_lo > 0 ? tau_lo : 1;
+        walk_segment(cnt, first, last, above, [&](int b, tally ge, tally gt) {
+            if (ge.hi >= tau_lo && gt.hi < tau_lo)
+                found[1] = b;
+            if (ge.lo >= tau_hi && gt.lo < tau_hi)
+                found[2] = b;
+        });
     }
+    __syncthreads();
     if (threadIdx.x != 0)
         return;
     /* L_p <= L_k: top-p's boundary is never below top-k's. */
+    const int bk = found[0];
     int blo = top_k ? bk : found[2];
     int bhi = top_p ? found[1] : bk;
     if (bhi < blo)
         bhi = blo;
-    if (s->theta > 0 && (int)bucket_of(s->theta) > bhi) {
+    const uint64_t theta = volatile_load(&s->theta);
+    if (theta > 0 && (int)bucket_of(theta) > bhi) {
         /* Every candidate weighs less than theta: min-p alone decides. */
         s->mode = SAMPLE_MODE_KEPT;
         return;
     }
     s->blo = (uint32_t)blo;
     s->bhi = (uint32_t)bhi;
-    s->above_cnt = 0; /* the gather pass adds these up exactly */
+    s->above_cnt = 0; /* the gather step adds these up exactly */
     s->above_sum = 0;
     s->total = 0;
 }
 
-extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_histogram(kcall c)
+/* The row's last histogram block: take the row's histogram (leaving the
+ * workspace zeroed for the next call) and plan the gather. */
+__device__ static void combine_histogram(const kcall &c, int r, uint32_t *cnt, uint64_t *scratch)
 {
-    __shared__ uint32_t cnt[SAMPLE_BUCKETS];
-    __shared__ uint64_t lo_ge[SAMPLE_BUCKETS];
-    __shared__ uint64_t hi_ge[SAMPLE_BUCKETS];
-    __shared__ uint64_t scratch[65];
-    const int r = blockIdx.y;
-    if (c.state[r].mode != SAMPLE_MODE_SELECT)
-        return;
-    const void *row = row_data(c, r);
-    const weigher weight = row_weigher(c, r);
-    const int begin = blockIdx.x * c.chunk;
-    const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
-
-    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
-        cnt[b] = 0;
-    __syncthreads();
-    for_each_value(row, c.dtype, begin, end,
-                   [&](int, float v) { atomicAdd(&cnt[bucket_of(weight(v))], 1u); });
-    __syncthreads();
     uint32_t *g_cnt = c.hist_cnt + (size_t)r * SAMPLE_BUCKETS;
     for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
-        if (cnt[b])
-            atomicAdd(&g_cnt[b], cnt[b]);
-    if (!finished_last(c, r, COUNTER_HISTOGRAM))
-        return;
-
-    /* Take the row's histogram and leave the workspace zeroed for the next call. */
-    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x) {
         cnt[b] = volatile_load(&g_cnt[b]);
-        g_cnt[b] = 0;
-    }
     __syncthreads();
-    plan(c, r, cnt, lo_ge, hi_ge, scratch);
+    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
+        g_cnt[b] = 0;
+    plan(c, r, cnt, scratch);
 }
 
 /* ---- gather and select: the exact boundary ------------------------------------ */
@@ -544,11 +683,18 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_histogram(kc
 struct select_smem {
     uint64_t keys[SAMPLE_SORT_MAX];
     uint64_t prefix[SAMPLE_SORT_MAX]; /* inclusive prefix sums of the sorted weights */
-    uint64_t buf[SAMPLE_BLOCK];
+    uint64_t buf[SCRATCH];
     uint32_t digit_cnt[256];
     uint64_t digit_sum[256];
     uint32_t count;
     uint32_t answer;
+};
+
+/* The keys of a list whose bits above `shift` are prefix's; count of them. */
+struct key_set {
+    uint64_t prefix;
+    int shift;
+    uint32_t count;
 };
 
 /* Whether a key lies in the set of keys whose bits above `shift` are prefix's. */
@@ -565,10 +711,28 @@ __device__ static uint32_t sort_set(const uint64_t *list, uint32_t n, uint64_t p
     if (threadIdx.x == 0)
         sm->count = 0;
     __syncthreads();
-    for (uint32_t i = threadIdx.x; i < n; i += blockDim.x) {
-        uint64_t key = list[i];
-        if (in_set(key, prefix, shift))
-            sm->keys[atomicAdd(&sm->count, 1u)] = key;
+    /* Four keys per thread in flight; one shared counter update per warp. */
+    const uint32_t step = 4 * blockDim.x;
+    for (uint32_t base = 0; base < n; base += step) {
+        uint64_t key[4];
+        for (int e = 0; e < 4; e++) {
+            uint32_t i = base + e * blockDim.x + threadIdx.x;
+            key[e] = i < n ? list[i] : 0;
+        }
+        for (int e = 0; e < 4; e++) {
+            uint32_t i = base + e * blockDim.x + threadIdx.x;
+            bool take = i < n && in_set(key[e], prefix, shift);
+            uint64_t lanes = SAMPLE_BALLOT(take);
+            if (!lanes)
+                continue;
+            int leader = __ffsll((long long)lanes) - 1;
+            uint32_t at = 0;
+            if ((int)(threadIdx.x % warpSize) == leader)
+                at = atomicAdd(&sm->count, (uint32_t)__popcll(lanes));
+            at = SAMPLE_SHFL(at, leader);
+            if (take)
+                sm->keys[at + __popcll(lanes & sample_lanes_below())] = key[e];
+        }
     }
     __syncthreads();
     const uint32_t count = sm->count;
@@ -644,20 +808,22 @@ __device__ static selected pick_sorted(uint32_t count, uint64_t target, bool by_
  * (MSB first, a count-and-weight histogram per step) until it fits.  The bits
  * every key shares are skipped first, so that no step puts every key in one
  * digit (which would also serialise the histogram's atomics). */
-__device__ static selected pick_narrowing(const uint64_t *list, uint32_t n, uint64_t target,
-                                          bool by_weight, select_smem *sm)
+__device__ static selected pick_narrowing(const uint64_t *list, uint32_t n, key_set set,
+                                          uint64_t target, bool by_weight, select_smem *sm)
 {
     uint64_t lo = ~(uint64_t)0, hi = 0;
     for (uint32_t i = threadIdx.x; i < n; i += blockDim.x) {
         uint64_t key = list[i];
-        lo = key < lo ? key : lo;
-        hi = key > hi ? key : hi;
+        if (in_set(key, set.prefix, set.shift)) {
+            lo = key < lo ? key : lo;
+            hi = key > hi ? key : hi;
+        }
     }
     lo = ~block_reduce(~lo, max_op(), sm->buf);
     hi = block_reduce(hi, max_op(), sm->buf);
     int shift = lo == hi ? 0 : 64 - __clzll((long long)(lo ^ hi));
     uint64_t prefix = shift >= 64 ? 0 : hi >> shift << shift, above = 0;
-    uint32_t count = n;
+    uint32_t count = set.count;
     while (count > SAMPLE_SORT_MAX) {
         const int width = shift < 8 ? shift : 8;
         const int next = shift - width;
@@ -706,32 +872,90 @@ __device__ static selected pick_narrowing(const uint64_t *list, uint32_t n, uint
     return s;
 }
 
-/* The row's last gather block: the exact kept-set boundary (SPEC 4). */
+/* The target-th key of a set of the list (by count), or the first whose
+ * prefix weight reaches target (by weight): a sort where the set is small,
+ * else narrowing first. */
+__device__ static selected pick(const uint64_t *list, uint32_t n, key_set set, uint64_t target,
+                                bool by_weight, select_smem *sm)
+{
+    if (set.count > SAMPLE_SORT_MAX)
+        return pick_narrowing(list, n, set, target, by_weight, sm);
+    uint32_t count = sort_set(list, n, set.prefix, set.shift, sm);
+    return pick_sorted(count, target, by_weight, sm);
+}
+
+/* The keys of bucket b: their weights share the bits above the bucket's width. */
+__device__ static inline key_set bucket_keys(uint32_t b, uint32_t count)
+{
+    const int width = b < 64 ? 0 : (int)(b / 64) - 1;
+    key_set set = {bucket_min(b) << SAMPLE_INDEX_BITS, width + SAMPLE_INDEX_BITS, count};
+    return set;
+}
+
+/*
+ * The row's last gather block: the exact kept-set boundary (SPEC 4).  Where
+ * the gather summed each candidate bucket exactly (plan's range fits
+ * SAMPLE_RANGE), the boundaries are found bucket by bucket first and only the
+ * boundary bucket's keys are sorted; otherwise the whole list is.
+ */
 __device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
 {
+    __shared__ uint32_t rcnt[SAMPLE_RANGE];
+    __shared__ uint64_t rsum[SAMPLE_RANGE];
     struct sample_row_state *s = &c.state[r];
     struct sample_row_params p = row_params(c, r);
     const uint64_t *list = c.cand + (size_t)r * c.vocab;
     const uint32_t n = volatile_load(&s->ncand);
     const bool top_k = p.top_k > 0 && p.top_k < c.vocab;
     const bool top_p = p.top_p < 1.0f;
-    const bool sorted = n <= SAMPLE_SORT_MAX;
-    uint32_t count = sorted ? sort_set(list, n, 0, 64, sm) : 0;
+    const uint32_t blo = volatile_load(&s->blo), bhi = volatile_load(&s->bhi);
+    const int nb = bhi - blo + 1 <= SAMPLE_RANGE ? (int)(bhi - blo + 1) : 0;
+
+    /* The range's exact counts and weights, leaving them zero for the next call. */
+    uint32_t *g_cnt = c.hist_cnt + (size_t)r * SAMPLE_BUCKETS;
+    uint64_t *g_sum = (uint64_t *)(g_cnt + SAMPLE_RANGE);
+    for (int b = threadIdx.x; b < nb; b += blockDim.x) {
+        rcnt[b] = volatile_load(&g_cnt[b]);
+        rsum[b] = volatile_load(&g_sum[b]);
+        g_cnt[b] = 0;
+        g_sum[b] = 0;
+    }
+    __syncthreads();
 
     const uint64_t above_cnt = volatile_load(&s->above_cnt);
     const uint64_t above_sum = volatile_load(&s->above_sum);
-    uint64_t bound = s->bound, mass_k = volatile_load(&s->total);
+    uint64_t bound = volatile_load(&s->bound), mass_k = volatile_load(&s->total);
+    key_set all = {0, 64, n};
     if (top_k) {
-        uint64_t target = (uint64_t)p.top_k - above_cnt;
-        selected k = sorted ? pick_sorted(count, target, false, sm)
-                            : pick_narrowing(list, n, target, false, sm);
-        mass_k = above_sum + k.through;
+        uint64_t target = (uint64_t)p.top_k - above_cnt, before = above_sum;
+        key_set set = all;
+        if (nb) {
+            /* The bucket holding the k-th token, from the top. */
+            int b = nb - 1;
+            while (b > 0 && rcnt[b] < target) {
+                target -= rcnt[b];
+                before += rsum[b];
+                b--;
+            }
+            set = bucket_keys(blo + b, rcnt[b]);
+        }
+        selected k = pick(list, n, set, target, false, sm);
+        mass_k = before + k.through;
         bound = k.key > bound ? k.key : bound;
     }
     if (top_p) {
         uint64_t target = sample_ceil_mul(p.top_p, mass_k) - above_sum;
-        selected q = sorted ? pick_sorted(count, target, true, sm)
-                            : pick_narrowing(list, n, target, true, sm);
+        key_set set = all;
+        if (nb) {
+            /* The bucket where the weight from the top reaches tau. */
+            int b = nb - 1;
+            while (b > 0 && rsum[b] < target) {
+                target -= rsum[b];
+                b--;
+            }
+            set = bucket_keys(blo + b, rcnt[b]);
+        }
+        selected q = pick(list, n, set, target, true, sm);
         bound = q.key > bound ? q.key : bound;
     }
     if (threadIdx.x == 0) {
@@ -742,87 +966,96 @@ __device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
     }
 }
 
-__device__ static void draw_token(const kcall &c, int r, const uint64_t *part, uint64_t bound,
-                                  uint64_t *buf);
-
-extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK, 3) sample_k_gather(kcall c)
+/* The chunk's part of the gather: the candidates' rank keys appended to the
+ * row's list, and exact totals the histogram only bounded (the row's weight,
+ * and the count and weight of the tokens above the candidates; where plan's
+ * range fits SAMPLE_RANGE, each candidate bucket's count and weight too, in
+ * the row's histogram space, which the histogram step left zeroed). */
+__device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_view &ch,
+                                    const weigher &weight, uint64_t *buf)
 {
-    __shared__ select_smem sm;
-    const int r = blockIdx.y;
+    __shared__ uint32_t base;
     struct sample_row_state *s = &c.state[r];
-    if (s->mode != SAMPLE_MODE_SELECT)
-        return;
-    const void *row = row_data(c, r);
-    const weigher weight = row_weigher(c, r);
-    const uint32_t blo = s->blo, bhi = s->bhi;
-    uint64_t *list = c.cand + (size_t)r * c.vocab;
-    const int begin = blockIdx.x * c.chunk;
-    const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
-
-    /* Exact totals the histogram only bounded: the row's weight, and the count
-     * and weight of the tokens above the candidates. */
-    uint64_t above_cnt = 0, above_sum = 0, total = 0;
-    /* Whole warps step together so that the ballot sees every lane. */
-    for (int64_t tile = begin; tile < end; tile += 4 * (int64_t)blockDim.x) {
-        const int64_t i0 = tile + 4 * (int64_t)threadIdx.x;
-        float v[4];
-        load4_until(row, c.dtype, i0, end, v);
-        for (int j = 0; j < 4; j++) {
-            const int64_t i = i0 + j;
-            bool take = false;
-            uint64_t key = 0;
-            if (i < end) {
-                uint64_t w = weight(v[j]);
-                uint32_t b = bucket_of(w);
-                take = b >= blo && b <= bhi;
-                key = sample_rank_key(w, i);
-                total += w;
-                above_cnt += b > bhi;
-                above_sum += b > bhi ? w : 0;
-            }
-            uint64_t lanes = SAMPLE_BALLOT(take);
-            if (lanes) {
-                int leader = __ffsll((long long)lanes) - 1;
-                uint32_t at = 0;
-                if ((int)(threadIdx.x % warpSize) == leader)
-                    at = atomicAdd(&s->ncand, (uint32_t)__popcll(lanes));
-                at = SAMPLE_SHFL(at, leader);
-                if (take)
-                    list[at + __popcll(lanes & sample_lanes_below())] = key;
+    const uint32_t blo = volatile_load(&s->blo), bhi = volatile_load(&s->bhi);
+    const bool ranged = bhi - blo + 1 <= SAMPLE_RANGE;
+    uint32_t *g_cnt = c.hist_cnt + (size_t)r * SAMPLE_BUCKETS;
+    uint64_t *g_sum = (uint64_t *)(g_cnt + SAMPLE_RANGE);
+    uint64_t above_cnt = 0, above_sum = 0, total = 0, mine = 0;
+    visit(ch, [&](int, float v) {
+        uint64_t w = weight(v);
+        uint32_t b = bucket_of(w);
+        total += w;
+        if (b > bhi) {
+            above_cnt++;
+            above_sum += w;
+        } else if (b >= blo) {
+            mine++;
+            if (ranged) {
+                atomicAdd(&g_cnt[b - blo], 1u);
+                add_u64(&g_sum[b - blo], w);
             }
         }
+    });
+    /* Room in the list for the block's candidates with one atomic, then each
+     * thread writes its own, met again in the same order. */
+    uint64_t found;
+    uint64_t at = block_exclusive_scan(mine, buf, &found);
+    if (threadIdx.x == 0 && found)
+        base = atomicAdd(&s->ncand, (uint32_t)found);
+    __syncthreads();
+    if (found) {
+        uint64_t *list = c.cand + (size_t)r * c.vocab + base + at;
+        visit(ch, [&](int i, float v) {
+            uint64_t w = weight(v);
+            uint32_t b = bucket_of(w);
+            if (b >= blo && b <= bhi)
+                *list++ = sample_rank_key(w, i);
+        });
     }
-    above_cnt = block_reduce(above_cnt, add_op(), sm.buf);
-    above_sum = block_reduce(above_sum, add_op(), sm.buf);
-    total = block_reduce(total, add_op(), sm.buf);
-    uint64_t *part = c.part + (size_t)r * c.nchunks;
+    above_cnt = block_reduce(above_cnt, add_op(), buf);
+    above_sum = block_reduce(above_sum, add_op(), buf);
+    total = block_reduce(total, add_op(), buf);
     if (threadIdx.x == 0) {
         add_u64(&s->above_cnt, above_cnt);
         add_u64(&s->above_sum, above_sum);
         add_u64(&s->total, total);
-        part[blockIdx.x] = above_sum; /* every token above the candidates is kept */
+        /* every token above the candidates is kept */
+        c.part[(size_t)r * c.nchunks + j] = above_sum;
     }
-    if (!finished_last(c, r, COUNTER_GATHER))
-        return;
-    select_boundary(c, r, &sm);
+}
+
+__device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_t *buf);
+
+/* The row's last gather block: the boundary, then (but for masks) the draw,
+ * without another pass: a chunk's kept weight is its weight above the
+ * candidates plus its kept candidates'. */
+__device__ static void select_and_draw(const kcall &c, int r, select_smem *sm)
+{
+    struct sample_row_state *s = &c.state[r];
+    select_boundary(c, r, sm);
     if (c.op == SAMPLE_OP_MASK)
         return;
-
-    /* The draw without another pass: a chunk's kept weight is its weight above
-     * the candidates plus its kept candidates'. */
     __syncthreads();
+    const uint64_t *list = c.cand + (size_t)r * c.vocab;
+    uint64_t *part = c.part + (size_t)r * c.nchunks;
     const uint64_t bound = volatile_load(&s->bound);
     const uint32_t n = volatile_load(&s->ncand_done);
-    for (uint32_t j = threadIdx.x; j < n; j += blockDim.x) {
-        uint64_t key = list[j];
-        if (key >= bound) {
-            int64_t i = (int64_t)(SAMPLE_INDEX_MASK - (key & SAMPLE_INDEX_MASK));
-            add_u64(&part[i / c.chunk], key >> SAMPLE_INDEX_BITS);
+    for (uint32_t j0 = 0; j0 < n; j0 += 4 * blockDim.x) {
+        uint64_t key[4];
+        for (int e = 0; e < 4; e++) {
+            uint32_t j = j0 + e * blockDim.x + threadIdx.x;
+            key[e] = j < n ? list[j] : 0;
+        }
+        for (int e = 0; e < 4; e++) {
+            if (key[e] >= bound && key[e] != 0) {
+                int64_t i = (int64_t)(SAMPLE_INDEX_MASK - (key[e] & SAMPLE_INDEX_MASK));
+                add_u64(&part[i / c.chunk], key[e] >> SAMPLE_INDEX_BITS);
+            }
         }
     }
     __threadfence();
     __syncthreads();
-    draw_token(c, r, part, bound, sm.buf);
+    draw_token(c, r, bound, sm->buf);
     if (threadIdx.x == 0)
         s->mode = c.tokens ? SAMPLE_MODE_DONE : SAMPLE_MODE_DRAWN;
 }
@@ -842,11 +1075,11 @@ __device__ static inline uint64_t kept_weight(float v, const weigher &weight, ui
  * for a token operation the token (SPEC 5); row operations keep M_K for the
  * write kernel.  buf has blockDim.x entries.
  */
-__device__ static void draw_token(const kcall &c, int r, const uint64_t *part, uint64_t bound,
-                                  uint64_t *buf)
+__device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_t *buf)
 {
     __shared__ int64_t where[2];
     struct sample_row_state *s = &c.state[r];
+    const uint64_t *part = c.part + (size_t)r * c.nchunks;
     const void *row = row_data(c, r);
     const weigher weight = row_weigher(c, r);
 
@@ -881,30 +1114,21 @@ __device__ static void draw_token(const kcall &c, int r, const uint64_t *part, u
     const uint64_t t_in_chunk = t - (uint64_t)where[1];
 
     /* In vocabulary order inside the chunk: the first token whose running kept
-     * weight exceeds t.  Each warp takes a contiguous span of at most
-     * SPAN_LINES lines of four elements per lane and loads them all at once;
-     * the warp whose span holds t finds the line with warp-wide prefix sums of
-     * the lines' weights, and reads that line again for the token. */
+     * weight exceeds t.  Each warp adds up a contiguous span, lines of four
+     * elements per lane; the warp whose span holds t walks its lines again
+     * with warp-wide prefix sums until it finds the line, and in it the lane
+     * and the token. */
     const int warps = blockDim.x / warpSize, warp = threadIdx.x / warpSize;
     const int lane = threadIdx.x % warpSize, line = 4 * warpSize;
     const int64_t per_warp = ((cend - cbegin + warps - 1) / warps + line - 1) / line * line;
     const int64_t wlo = cbegin + warp * per_warp;
     const int64_t whi = wlo + per_warp < cend ? wlo + per_warp : cend;
-    uint64_t own[SPAN_LINES], span = 0;
-    {
-        float v[SPAN_LINES][4];
-#pragma unroll
-        for (int l = 0; l < SPAN_LINES; l++)
-            load4_until(row, c.dtype, wlo + l * line + 4 * lane, whi, v[l]);
-#pragma unroll
-        for (int l = 0; l < SPAN_LINES; l++) {
-            const int64_t i = wlo + l * line + 4 * lane;
-            own[l] = 0;
-#pragma unroll
-            for (int j = 0; j < 4; j++)
-                own[l] += i + j < whi ? kept_weight(v[l][j], weight, bound, i + j) : 0;
-            span += own[l];
-        }
+    uint64_t span = 0;
+    for (int64_t i = wlo + 4 * lane; i < whi; i += line) {
+        float v[4];
+        load4_until(row, c.dtype, i, whi, v);
+        for (int e = 0; e < 4; e++)
+            span += i + e < whi ? kept_weight(v[e], weight, bound, i + e) : 0;
     }
     for (int d = warpSize / 2; d > 0; d /= 2)
         span += SAMPLE_SHFL_DOWN(span, d);
@@ -917,62 +1141,189 @@ __device__ static void draw_token(const kcall &c, int r, const uint64_t *part, u
         before += buf[k];
     if (!(before <= t_in_chunk && t_in_chunk < before + span))
         return;
-    int64_t at = -1;
-    uint64_t lane_before = 0, lane_own = 0;
-#pragma unroll
-    for (int l = 0; l < SPAN_LINES; l++) {
-        uint64_t incl = own[l];
+    for (int64_t base = wlo; base < whi; base += line) {
+        const int64_t i = base + 4 * lane;
+        uint64_t w[4], own = 0;
+        float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        if (i < whi)
+            load4_until(row, c.dtype, i, whi, v);
+        for (int e = 0; e < 4; e++) {
+            w[e] = i + e < whi ? kept_weight(v[e], weight, bound, i + e) : 0;
+            own += w[e];
+        }
+        uint64_t incl = own;
         for (int d = 1; d < warpSize; d *= 2) {
             uint64_t up = SAMPLE_SHFL_UP(incl, d);
             incl += lane >= d ? up : 0;
         }
-        const uint64_t total = SAMPLE_SHFL(incl, warpSize - 1);
-        if (at < 0 && before + total > t_in_chunk) {
-            at = wlo + l * line + 4 * lane;
-            lane_before = before + incl - own[l];
-            lane_own = own[l];
-        }
-        before += total;
-    }
-    if (lane_before <= t_in_chunk && t_in_chunk < lane_before + lane_own) {
-        float v[4];
-        load4_until(row, c.dtype, at, whi, v);
-        for (int j = 0; j < 4; j++) {
-            lane_before += at + j < whi ? kept_weight(v[j], weight, bound, at + j) : 0;
-            if (lane_before > t_in_chunk) {
-                c.tokens[r] = (int32_t)(at + j);
-                break;
+        const uint64_t line_total = SAMPLE_SHFL(incl, warpSize - 1);
+        if (before + line_total > t_in_chunk) { /* the same in every lane */
+            uint64_t running = before + incl - own;
+            if (running <= t_in_chunk && t_in_chunk < running + own) {
+                for (int e = 0; e < 4; e++) {
+                    running += w[e];
+                    if (running > t_in_chunk) {
+                        c.tokens[r] = (int32_t)(i + e);
+                        break;
+                    }
+                }
             }
+            return;
         }
+        before += line_total;
     }
+}
+
+/* A chunk's kept weight, for the draw of a row without a selection. */
+__device__ static void mass_chunk(const kcall &c, int r, int j, const chunk_view &ch,
+                                  const weigher &weight, uint64_t bound, uint64_t *buf)
+{
+    uint64_t mass = 0;
+    if (bound == 0) /* every token kept: no rank keys needed */
+        visit(ch, [&](int, float v) { mass += weight(v); });
+    else
+        visit(ch, [&](int i, float v) { mass += kept_weight(v, weight, bound, i); });
+    mass = block_reduce(mass, add_op(), buf);
+    if (threadIdx.x == 0)
+        c.part[(size_t)r * c.nchunks + j] = mass;
+}
+
+/* ---- the fused kernel ----------------------------------------------------------- */
+
+
+/* Everything block (row r, chunk j) does for a call, after its ticket. */
+__device__ static void run_chunk(const kcall &c, int r, int j, float *held, select_smem *sm,
+                                 uint32_t *cnt, uint64_t *scratch64, uint32_t *scratch32)
+{
+    struct sample_row_state *s = &c.state[r];
+    const int begin = j * c.chunk;
+    const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+    const bool holds = c.chunk <= SAMPLE_CHUNK_MAX;
+    chunk_view ch = {row_data(c, r), c.dtype, begin, end, NULL};
+
+    scan_step(c, r, j, ch, holds ? held : NULL, scratch64, scratch32);
+    if (holds)
+        ch.held = held;
+    if (arrive(c, r, MEET_SCAN)) {
+        combine_scan(c, r, scratch64, scratch32);
+        release(c, r, MEET_SCAN);
+    } else {
+        wait_release(c, r, MEET_SCAN);
+    }
+
+    uint32_t mode = volatile_load(&s->mode);
+    if (mode == SAMPLE_MODE_INVALID || mode == SAMPLE_MODE_DONE)
+        return;
+    const weigher weight = row_weigher(c, r);
+    if (mode == SAMPLE_MODE_SELECT) {
+        histogram_chunk(c, r, ch, weight, cnt);
+        if (arrive(c, r, MEET_HISTOGRAM)) {
+            combine_histogram(c, r, cnt, scratch64);
+            release(c, r, MEET_HISTOGRAM);
+        } else {
+            wait_release(c, r, MEET_HISTOGRAM);
+        }
+        mode = volatile_load(&s->mode);
+    }
+    if (mode == SAMPLE_MODE_SELECT) {
+        gather_chunk(c, r, j, ch, weight, scratch64);
+        if (arrive(c, r, MEET_GATHER))
+            select_and_draw(c, r, sm); /* held is sm's memory: no longer read */
+        return;
+    }
+    if (c.op == SAMPLE_OP_MASK)
+        return;
+    const uint64_t bound = volatile_load(&s->bound);
+    mass_chunk(c, r, j, ch, weight, bound, scratch64);
+    if (arrive(c, r, MEET_MASS))
+        draw_token(c, r, bound, sm->buf);
+}
+
+/* The whole call but the row-valued output: one block per (row, chunk), taken
+ * from a ticket (see the top of this file). */
+extern "C" __global__ void __launch_bounds__(SAMPLE_FUSED_BLOCK, 4) sample_k_fused(kcall c)
+{
+    __shared__ union {
+        float4 held[SAMPLE_CHUNK_MAX / 4];
+        select_smem sm;
+    } big;
+    __shared__ __align__(16) uint32_t cnt[SAMPLE_BUCKETS];
+    __shared__ uint64_t scratch64[SCRATCH];
+    __shared__ uint32_t scratch32[SCRATCH];
+    __shared__ uint32_t ticket;
+
+    if (threadIdx.x == 0)
+        ticket = atomicAdd(&c.grid[0], 1u);
+    __syncthreads();
+    const uint32_t t = ticket;
+    run_chunk(c, (int)(t / (uint32_t)c.nchunks), (int)(t % (uint32_t)c.nchunks),
+              (float *)big.held, &big.sm, cnt, scratch64, scratch32);
+    /* The last block out leaves the tickets at 0 for the next launch. */
+    __syncthreads();
+    if (threadIdx.x == 0 && atomicAdd(&c.grid[1], 1u) == gridDim.x - 1) {
+        c.grid[0] = 0;
+        c.grid[1] = 0;
+    }
+}
+
+/* ---- the chain: one kernel per step ------------------------------------------ */
+
+/*
+ * For grids larger than the device holds at once, the same steps as one
+ * kernel each, a block's (chunk, row) its index: no block waits, and the last
+ * block of a row at each step does what the fused kernel's does.
+ */
+__device__ static inline chunk_view indexed_chunk(const kcall &c)
+{
+    const int begin = blockIdx.x * c.chunk;
+    const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+    chunk_view ch = {row_data(c, blockIdx.y), c.dtype, begin, end, NULL};
+    return ch;
+}
+
+extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_scan(kcall c)
+{
+    __shared__ uint64_t scratch64[SCRATCH];
+    __shared__ uint32_t scratch32[SCRATCH];
+    const int r = blockIdx.y;
+    scan_step(c, r, blockIdx.x, indexed_chunk(c), NULL, scratch64, scratch32);
+    if (arrive(c, r, MEET_SCAN))
+        combine_scan(c, r, scratch64, scratch32);
+}
+
+extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_histogram(kcall c)
+{
+    __shared__ __align__(16) uint32_t cnt[SAMPLE_BUCKETS];
+    __shared__ uint64_t scratch64[SCRATCH];
+    const int r = blockIdx.y;
+    if (c.state[r].mode != SAMPLE_MODE_SELECT)
+        return;
+    histogram_chunk(c, r, indexed_chunk(c), row_weigher(c, r), cnt);
+    if (arrive(c, r, MEET_HISTOGRAM))
+        combine_histogram(c, r, cnt, scratch64);
+}
+
+extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK, 3) sample_k_gather(kcall c)
+{
+    __shared__ select_smem sm;
+    const int r = blockIdx.y;
+    if (c.state[r].mode != SAMPLE_MODE_SELECT)
+        return;
+    gather_chunk(c, r, blockIdx.x, indexed_chunk(c), row_weigher(c, r), sm.buf);
+    if (arrive(c, r, MEET_GATHER))
+        select_and_draw(c, r, &sm);
 }
 
 extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK, 3) sample_k_draw(kcall c)
 {
-    __shared__ uint64_t buf[SAMPLE_BLOCK];
+    __shared__ uint64_t buf[SCRATCH];
     const int r = blockIdx.y;
-    struct sample_row_state *s = &c.state[r];
+    const struct sample_row_state *s = &c.state[r];
     if (s->mode != SAMPLE_MODE_KEPT)
         return;
-    const void *row = row_data(c, r);
-    const weigher weight = row_weigher(c, r);
-    const uint64_t bound = s->bound;
-    const int begin = blockIdx.x * c.chunk;
-    const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
-
-    uint64_t mass = 0;
-    if (bound == 0) /* every token kept: no rank keys needed */
-        for_each_value(row, c.dtype, begin, end, [&](int, float v) { mass += weight(v); });
-    else
-        for_each_value(row, c.dtype, begin, end,
-                       [&](int i, float v) { mass += kept_weight(v, weight, bound, i); });
-    mass = block_reduce(mass, add_op(), buf);
-    uint64_t *part = c.part + (size_t)r * c.nchunks;
-    if (threadIdx.x == 0)
-        part[blockIdx.x] = mass;
-    if (!finished_last(c, r, COUNTER_DRAW))
-        return;
-    draw_token(c, r, part, bound, buf);
+    mass_chunk(c, r, blockIdx.x, indexed_chunk(c), row_weigher(c, r), s->bound, buf);
+    if (arrive(c, r, MEET_MASS))
+        draw_token(c, r, s->bound, buf);
 }
 
 /* ---- write: row-valued results (SPEC 6) ---------------------------------------- */

@@ -3,8 +3,8 @@
  *
  * libsample opens this module with dlopen and takes its one export,
  * sample_backend_hip_entry().  A call runs in slices of rows that fit the
- * workspace; each slice is a fixed chain of kernels on one stream (see
- * sample.hip).  Host-memory calls are staged through the context's device
+ * workspace; each slice is one launch of the fused kernel or a chain of
+ * kernels, one per step, on one stream (see sample.hip).  Host-memory calls are staged through the context's device
  * workspace and synchronised.  Device-memory calls run on the caller's stream
  * and return once enqueued; with no stream they use the context's own and
  * synchronise, so that invalid rows can be reported like host calls.
@@ -24,10 +24,14 @@
 /* The candidate lists (8 bytes per element) of one slice stay under this. */
 #define SLICE_CAND_BYTES ((size_t)512 << 20)
 #define MAX_GRID_Y 65535
-/* A chunk is whole blocks of 4 elements per thread, and at most
- * SAMPLE_CHUNK_MAX elements so that the draw's last block scans little (on an
- * H100, 8 Ki and 16 Ki were equal and 64 Ki slower). */
-#define CHUNK_MIN (SAMPLE_BLOCK * 4)
+/* A chunk is whole lines of 4 elements per thread of either block size, at
+ * least one line of the larger, so that a row's blocks meet few at a time. */
+#define CHUNK_STEP (SAMPLE_BLOCK * 4)
+#define CHUNK_MIN CHUNK_STEP
+/* The fused kernel's blocks that fit on one processor (its shared memory and
+ * registers allow 4 on an H100), and the chain's aim. */
+#define FUSED_BLOCKS_PER_PROCESSOR 4
+#define CHAIN_BLOCKS_PER_PROCESSOR 2
 
 struct region {
     void *ptr;
@@ -39,7 +43,8 @@ struct hip_state {
     const struct hip_kernels *kernels;
     void *stream;
     int dirty; /* a failed call may have left counters set: zero them first */
-    struct region input, output, params, state, report, part_fault, part, hist_cnt, cand;
+    uint32_t epoch; /* the last fused launch's */
+    struct region input, output, params, state, report, part_fault, part, hist_cnt, cand, grid;
     struct sample_row_params *host_params;
     struct sample_row_report *host_report;
     size_t host_rows;
@@ -101,7 +106,7 @@ static int has_row_arrays(const sample_params *p)
     return p->temperatures || p->top_ks || p->top_ps || p->min_ps || p->seeds || p->offsets;
 }
 
-/* Whether any row may need the top-k / top-p selection kernels. */
+/* Whether any row may need the top-k / top-p selection. */
 static int may_select(const struct sample_call *call)
 {
     const sample_params *p = call->params;
@@ -170,11 +175,72 @@ static int check_pointers(const struct hip_state *s, struct sample_call *call)
 
 /* ---- one slice of rows ------------------------------------------------------ */
 
-static int launch(struct sample_call *call, void *fn, const char *name, int nchunks, int rows,
-                  struct sample_kernel_call *k, void *stream)
+/* Elements per block: about `per` blocks per processor over the slice, whole
+ * lines, at least CHUNK_MIN and at most SAMPLE_CHUNK_MAX. */
+static int64_t choose_chunk(int64_t vocab, int64_t rows, int processors, int per)
 {
-    TRY(call, name, gpu_launch(fn, (unsigned)nchunks, (unsigned)rows, SAMPLE_BLOCK, k, stream));
+    const int64_t procs = processors > 0 ? processors : 1;
+    int64_t chunk = (vocab * rows + per * procs - 1) / (per * procs);
+    chunk = chunk < CHUNK_MIN ? CHUNK_MIN : chunk > SAMPLE_CHUNK_MAX ? SAMPLE_CHUNK_MAX : chunk;
+    return (chunk + CHUNK_STEP - 1) / CHUNK_STEP * CHUNK_STEP;
+}
+
+static int launch(struct sample_call *call, void *fn, const char *name, int nchunks, int rows,
+                  int threads, struct sample_kernel_call *k, void *stream)
+{
+    TRY(call, name, gpu_launch(fn, (unsigned)nchunks, (unsigned)rows, (unsigned)threads, k, stream));
     return SAMPLE_OK;
+}
+
+/* Whether the fused kernel runs a slice: where its blocks fit on the device at
+ * once (more would wait for each other in turn), and a row's blocks are at
+ * most one per processor (those wait for each other, so they must be able to
+ * run at once wherever the kernel fits). */
+static int fits_fused(const struct hip_kernels *kn, int64_t rows, int64_t nchunks)
+{
+    return rows * nchunks <= (int64_t)FUSED_BLOCKS_PER_PROCESSOR * kn->processors &&
+           nchunks <= kn->processors;
+}
+
+/* The kernels of a slice: one launch of the fused kernel where it fits,
+ * else the chain, one kernel per step. */
+static int launch_slice(struct hip_state *s, struct sample_call *call,
+                        struct sample_kernel_call *k, void *stream)
+{
+    const struct hip_kernels *kn = s->kernels;
+    const sample_params *p = call->params;
+    const int rows = k->batch, nchunks = k->nchunks, threads = SAMPLE_BLOCK;
+    int status;
+    if (fits_fused(kn, rows, nchunks)) {
+        /* Flags left by an earlier launch hold its epoch, never this one's. */
+        s->epoch = s->epoch + 1 ? s->epoch + 1 : 1;
+        k->epoch = s->epoch;
+        status = launch(call, kn->fused, "launching the kernel", nchunks * rows, 1,
+                        SAMPLE_FUSED_BLOCK, k, stream);
+    } else {
+        const int select = may_select(call);
+        /* The gather draws for the rows it selects; a separate draw pass is
+         * needed only where a row may skip the selection (per-row parameters,
+         * or min-p deciding alone). */
+        const int drawn_by_gather = select && !has_row_arrays(p) && p->min_p == 0.0f;
+        const int draw = call->op != SAMPLE_OP_ARGMAX && call->op != SAMPLE_OP_MASK &&
+                         !drawn_by_gather;
+        status = launch(call, kn->scan, "launching the scan kernel", nchunks, rows, threads, k,
+                        stream);
+        if (!status && select)
+            status = launch(call, kn->histogram, "launching the histogram kernel", nchunks,
+                            rows, threads, k, stream);
+        if (!status && select)
+            status = launch(call, kn->gather, "launching the gather kernel", nchunks, rows,
+                            threads, k, stream);
+        if (!status && draw)
+            status = launch(call, kn->draw, "launching the draw kernel", nchunks, rows, threads,
+                            k, stream);
+    }
+    if (!status && !takes_tokens(call->op))
+        status = launch(call, kn->write, "launching the write kernel", nchunks, rows, threads, k,
+                        stream);
+    return status;
 }
 
 static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0, int rows,
@@ -188,10 +254,10 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
     const int tokens = takes_tokens(call->op);
     const int select = may_select(call);
 
-    /* Chunks: about two blocks per processor over the slice, within bounds. */
-    int64_t chunk = ((int64_t)vocab * rows + 2 * kn->processors - 1) / (2 * kn->processors);
-    chunk = (chunk + CHUNK_MIN - 1) / CHUNK_MIN * CHUNK_MIN;
-    chunk = chunk < CHUNK_MIN ? CHUNK_MIN : chunk > SAMPLE_CHUNK_MAX ? SAMPLE_CHUNK_MAX : chunk;
+    /* Chunks: the fused kernel's where the slice fits it, else the chain's. */
+    int64_t chunk = choose_chunk(vocab, rows, kn->processors, FUSED_BLOCKS_PER_PROCESSOR);
+    if (!fits_fused(kn, rows, (vocab + chunk - 1) / chunk))
+        chunk = choose_chunk(vocab, rows, kn->processors, CHAIN_BLOCKS_PER_PROCESSOR);
     const int nchunks = (int)((vocab + chunk - 1) / chunk);
 
     struct sample_kernel_call k;
@@ -206,6 +272,7 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
     k.row0 = row0;
 
     const size_t n = (size_t)rows;
+    TRY(call, "allocating the workspace", reserve(&s->grid, 2 * sizeof(uint32_t), 1, stream));
     TRY(call, "allocating the workspace",
         reserve(&s->state, n * sizeof(struct sample_row_state), 1, stream));
     TRY(call, "allocating the workspace",
@@ -222,6 +289,7 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
     }
     if (s->dirty) {
         TRY(call, "clearing the workspace", gpu_memset(s->state.ptr, 0, s->state.size, stream));
+        TRY(call, "clearing the workspace", gpu_memset(s->grid.ptr, 0, s->grid.size, stream));
         if (s->hist_cnt.ptr)
             TRY(call, "clearing the workspace",
                 gpu_memset(s->hist_cnt.ptr, 0, s->hist_cnt.size, stream));
@@ -233,6 +301,7 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
     k.part = s->part.ptr;
     k.hist_cnt = s->hist_cnt.ptr;
     k.cand = s->cand.ptr;
+    k.grid = s->grid.ptr;
 
     /* Input and output: the caller's device memory, or staged copies. */
     const char *src = (const char *)in->data + (size_t)row0 * (size_t)call->stride * elem;
@@ -291,23 +360,7 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
         k.offset = p->offset;
     }
 
-    int status = launch(call, kn->scan, "launching the scan kernel", nchunks, rows, &k, stream);
-    if (!status && select)
-        status = launch(call, kn->histogram, "launching the histogram kernel", nchunks, rows,
-                        &k, stream);
-    if (!status && select)
-        status = launch(call, kn->gather, "launching the gather kernel", nchunks, rows, &k,
-                        stream);
-    /* The gather draws for the rows it selects; a separate draw pass is needed
-     * only where a row may skip the selection (per-row parameters, or min-p
-     * deciding alone). */
-    const int drawn_by_gather = select && !has_row_arrays(p) && p->min_p == 0.0f;
-    if (!status && call->op != SAMPLE_OP_ARGMAX && call->op != SAMPLE_OP_MASK &&
-        !drawn_by_gather)
-        status = launch(call, kn->draw, "launching the draw kernel", nchunks, rows, &k, stream);
-    if (!status && !tokens)
-        status = launch(call, kn->write, "launching the write kernel", nchunks, rows, &k,
-                        stream);
+    int status = launch_slice(s, call, &k, stream);
     if (status)
         return status;
 
@@ -434,7 +487,7 @@ static void hip_close(void *state)
         return;
     if (gpu_enter(s->device) == 0) {
         struct region *regions[] = {&s->input, &s->output, &s->params, &s->state, &s->report,
-                                    &s->part_fault, &s->part, &s->hist_cnt, &s->cand};
+                                    &s->part_fault, &s->part, &s->hist_cnt, &s->cand, &s->grid};
         if (s->stream)
             gpu_stream_sync(s->stream);
         for (size_t i = 0; i < sizeof regions / sizeof regions[0]; i++)
