@@ -358,6 +358,10 @@ struct chunk_view {
 /* f(i, value) for every element of the chunk, four neighbours per thread. */
 template <typename F> __device__ static inline void visit(const chunk_view &ch, F f)
 {
+    if (!ch.held) {
+        for_each_value(ch.row, ch.dtype, ch.begin, ch.end, f);
+        return;
+    }
     for (int i = ch.begin + 4 * (int)threadIdx.x; i < ch.end; i += 4 * (int)blockDim.x) {
         float v[4];
         ch.load4(i, v);
