@@ -84,19 +84,20 @@ struct sample_kernel_call {
     int32_t kind;              /* 0 probabilities, 1 logits */
     int32_t op;                /* an enum sample_op */
     int32_t chunk;             /* elements per block; a multiple of 4 * SAMPLE_BLOCK */
-    int32_t nchunks;           /* blocks per row, at most the device's processors */
-    uint32_t epoch;            /* differs from the last launch's (never 0) */
+    int32_t nchunks;           /* blocks per row (fused: at most the processors) */
+    uint32_t epoch;            /* fused: this launch's number, never 0, for the flags */
     uint32_t uni_fault;        /* the parameters' fault when rows is NULL */
     struct sample_row_params uni; /* every row's parameters when rows is NULL */
     uint64_t seed, offset;     /* the draw when rows is NULL: subsequence = row0 + row */
     int64_t row0;              /* the slice's first row in the caller's batch */
     const struct sample_row_params *rows;
-    uint32_t *grid;            /* [2]: tickets taken, blocks done; 0 between launches */
+    uint32_t *grid;            /* fused: [2] tickets taken, blocks done; 0 between */
     struct sample_row_state *state;     /* [batch] */
     struct sample_row_report *report;   /* [batch] */
     uint32_t *part_fault;      /* [batch][nchunks]: (index << 4) | fault, or ~0 */
     uint64_t *part;            /* [batch][nchunks]: the scan's max, then the draw's sums */
-    uint32_t *hist_cnt;        /* [batch][SAMPLE_BUCKETS], zero between calls */
+    uint32_t *hist_cnt;        /* [batch][SAMPLE_BUCKETS]: counts, then the candidate
+                                  buckets' exact counts and weights; 0 between calls */
     uint64_t *cand;            /* [batch][vocab] rank keys */
 };
 
