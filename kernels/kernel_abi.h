@@ -16,9 +16,8 @@
  * 64 and of 32. */
 #define SAMPLE_FUSED_BLOCK 256
 #define SAMPLE_BLOCK 512
-/* Most elements of a chunk that the fused kernel's block holds in shared
- * memory; a multiple of 4 * SAMPLE_BLOCK.  Larger chunks are read from the row
- * at every step. */
+/* Most elements per block (a chunk), in every kernel: what the fused
+ * kernel's block holds in shared memory. */
 #define SAMPLE_CHUNK_MAX 8192
 /* Log-scale weight buckets of the first selection pass (see sample.hip). */
 #define SAMPLE_BUCKETS 2304

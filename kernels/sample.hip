@@ -332,27 +332,13 @@ __device__ static void wait_release(const kcall &c, int r, int which)
 
 /* ---- where a block's elements are ------------------------------------------- */
 
-/* A block's chunk [begin, end) of a row: in shared memory (held) once the scan
- * has loaded it, else read from the row at every step. */
+/* A block's chunk [begin, end) of a row: in shared memory (held, the fused
+ * kernel once its scan has loaded it), else read from the row (the chain). */
 struct chunk_view {
     const void *row;
     int dtype;
     int begin, end;
     const float *held;
-
-    /* Elements i .. i+3, i - begin a multiple of four; those at or past end are 0. */
-    __device__ void load4(int i, float v[4]) const
-    {
-        if (!held) {
-            load4_until(row, dtype, i, end, v);
-            return;
-        }
-        float4 q = *(const float4 *)(held + (i - begin));
-        v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
-        if (i + 4 > end)
-            for (int j = 0; j < 4; j++)
-                v[j] = i + j < end ? v[j] : 0.0f;
-    }
 };
 
 /* f(i, value) for every element of the chunk, four neighbours per thread. */
@@ -363,8 +349,8 @@ template <typename F> __device__ static inline void visit(const chunk_view &ch, 
         return;
     }
     for (int i = ch.begin + 4 * (int)threadIdx.x; i < ch.end; i += 4 * (int)blockDim.x) {
-        float v[4];
-        ch.load4(i, v);
+        const float4 q = *(const float4 *)(ch.held + (i - ch.begin));
+        const float v[4] = {q.x, q.y, q.z, q.w};
 #pragma unroll
         for (int j = 0; j < 4; j++)
             if (i + j < ch.end)
@@ -545,6 +531,18 @@ __device__ static inline uint64_t bucket_min(uint32_t b)
 __device__ static inline uint64_t bucket_max(uint32_t b)
 {
     return b < 64 ? b : ((uint64_t)(65 + b % 64) << (b / 64 - 1)) - 1;
+}
+
+/* Where the gather leaves the candidate buckets' exact counts and weights:
+ * the row's histogram space, which the histogram step leaves zeroed. */
+__device__ static inline uint32_t *range_counts(const kcall &c, int r)
+{
+    return c.hist_cnt + (size_t)r * SAMPLE_BUCKETS;
+}
+
+__device__ static inline uint64_t *range_sums(const kcall &c, int r)
+{
+    return (uint64_t *)(range_counts(c, r) + SAMPLE_RANGE);
 }
 
 /* The chunk's bucket counts, added to the row's in global memory. */
@@ -878,14 +876,20 @@ __device__ static selected pick_narrowing(const uint64_t *list, uint32_t n, key_
 
 /* The target-th key of a set of the list (by count), or the first whose
  * prefix weight reaches target (by weight): a sort where the set is small,
- * else narrowing first. */
+ * else narrowing first.  *sorted is the set that sm holds sorted (count 0:
+ * none), so that a second pick in the same set does not sort it again. */
 __device__ static selected pick(const uint64_t *list, uint32_t n, key_set set, uint64_t target,
-                                bool by_weight, select_smem *sm)
+                                bool by_weight, select_smem *sm, key_set *sorted)
 {
-    if (set.count > SAMPLE_SORT_MAX)
+    if (set.count > SAMPLE_SORT_MAX) {
+        sorted->count = 0; /* narrowing sorts a subset in sm */
         return pick_narrowing(list, n, set, target, by_weight, sm);
-    uint32_t count = sort_set(list, n, set.prefix, set.shift, sm);
-    return pick_sorted(count, target, by_weight, sm);
+    }
+    if (sorted->count == 0 || sorted->prefix != set.prefix || sorted->shift != set.shift) {
+        *sorted = set;
+        sorted->count = sort_set(list, n, set.prefix, set.shift, sm);
+    }
+    return pick_sorted(sorted->count, target, by_weight, sm);
 }
 
 /* The keys of bucket b: their weights share the bits above the bucket's width. */
@@ -916,8 +920,8 @@ __device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
     const int nb = bhi - blo + 1 <= SAMPLE_RANGE ? (int)(bhi - blo + 1) : 0;
 
     /* The range's exact counts and weights, leaving them zero for the next call. */
-    uint32_t *g_cnt = c.hist_cnt + (size_t)r * SAMPLE_BUCKETS;
-    uint64_t *g_sum = (uint64_t *)(g_cnt + SAMPLE_RANGE);
+    uint32_t *g_cnt = range_counts(c, r);
+    uint64_t *g_sum = range_sums(c, r);
     for (int b = threadIdx.x; b < nb; b += blockDim.x) {
         rcnt[b] = volatile_load(&g_cnt[b]);
         rsum[b] = volatile_load(&g_sum[b]);
@@ -929,7 +933,7 @@ __device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
     const uint64_t above_cnt = volatile_load(&s->above_cnt);
     const uint64_t above_sum = volatile_load(&s->above_sum);
     uint64_t bound = volatile_load(&s->bound), mass_k = volatile_load(&s->total);
-    key_set all = {0, 64, n};
+    key_set all = {0, 64, n}, sorted = {0, 64, 0};
     if (top_k) {
         uint64_t target = (uint64_t)p.top_k - above_cnt, before = above_sum;
         key_set set = all;
@@ -943,7 +947,7 @@ __device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
             }
             set = bucket_keys(blo + b, rcnt[b]);
         }
-        selected k = pick(list, n, set, target, false, sm);
+        selected k = pick(list, n, set, target, false, sm, &sorted);
         mass_k = before + k.through;
         bound = k.key > bound ? k.key : bound;
     }
@@ -959,7 +963,7 @@ __device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
             }
             set = bucket_keys(blo + b, rcnt[b]);
         }
-        selected q = pick(list, n, set, target, true, sm);
+        selected q = pick(list, n, set, target, true, sm, &sorted);
         bound = q.key > bound ? q.key : bound;
     }
     if (threadIdx.x == 0) {
@@ -973,8 +977,7 @@ __device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
 /* The chunk's part of the gather: the candidates' rank keys appended to the
  * row's list, and exact totals the histogram only bounded (the row's weight,
  * and the count and weight of the tokens above the candidates; where plan's
- * range fits SAMPLE_RANGE, each candidate bucket's count and weight too, in
- * the row's histogram space, which the histogram step left zeroed). */
+ * range fits SAMPLE_RANGE, each candidate bucket's count and weight too). */
 __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_view &ch,
                                     const weigher &weight, uint64_t *buf)
 {
@@ -982,8 +985,8 @@ __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_vi
     struct sample_row_state *s = &c.state[r];
     const uint32_t blo = volatile_load(&s->blo), bhi = volatile_load(&s->bhi);
     const bool ranged = bhi - blo + 1 <= SAMPLE_RANGE;
-    uint32_t *g_cnt = c.hist_cnt + (size_t)r * SAMPLE_BUCKETS;
-    uint64_t *g_sum = (uint64_t *)(g_cnt + SAMPLE_RANGE);
+    uint32_t *g_cnt = range_counts(c, r);
+    uint64_t *g_sum = range_sums(c, r);
     uint64_t above_cnt = 0, above_sum = 0, total = 0, mine = 0;
     visit(ch, [&](int, float v) {
         uint64_t w = weight(v);
@@ -1202,12 +1205,11 @@ __device__ static void run_chunk(const kcall &c, int r, int j, float *held, sele
     struct sample_row_state *s = &c.state[r];
     const int begin = j * c.chunk;
     const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
-    const bool holds = c.chunk <= SAMPLE_CHUNK_MAX;
     chunk_view ch = {row_data(c, r), c.dtype, begin, end, NULL};
 
-    scan_step(c, r, j, ch, holds ? held : NULL, scratch64, scratch32);
-    if (holds)
-        ch.held = held;
+    /* The host keeps the fused kernel's chunks within SAMPLE_CHUNK_MAX. */
+    scan_step(c, r, j, ch, held, scratch64, scratch32);
+    ch.held = held;
     if (arrive(c, r, MEET_SCAN)) {
         combine_scan(c, r, scratch64, scratch32);
         release(c, r, MEET_SCAN);

@@ -4,10 +4,11 @@
  * libsample opens this module with dlopen and takes its one export,
  * sample_backend_hip_entry().  A call runs in slices of rows that fit the
  * workspace; each slice is one launch of the fused kernel or a chain of
- * kernels, one per step, on one stream (see sample.hip).  Host-memory calls are staged through the context's device
- * workspace and synchronised.  Device-memory calls run on the caller's stream
- * and return once enqueued; with no stream they use the context's own and
- * synchronise, so that invalid rows can be reported like host calls.
+ * kernels, one per step, on one stream (see sample.hip).  Host-memory calls
+ * are staged through the context's device workspace and synchronised.
+ * Device-memory calls run on the caller's stream and return once enqueued;
+ * with no stream they use the context's own and synchronise, so that invalid
+ * rows can be reported like host calls.
  */
 #include "config.h"
 
@@ -185,10 +186,11 @@ static int64_t choose_chunk(int64_t vocab, int64_t rows, int processors, int per
     return (chunk + CHUNK_STEP - 1) / CHUNK_STEP * CHUNK_STEP;
 }
 
-static int launch(struct sample_call *call, void *fn, const char *name, int nchunks, int rows,
+static int launch(struct sample_call *call, void *fn, const char *name, int grid_x, int grid_y,
                   int threads, struct sample_kernel_call *k, void *stream)
 {
-    TRY(call, name, gpu_launch(fn, (unsigned)nchunks, (unsigned)rows, (unsigned)threads, k, stream));
+    TRY(call, name,
+        gpu_launch(fn, (unsigned)grid_x, (unsigned)grid_y, (unsigned)threads, k, stream));
     return SAMPLE_OK;
 }
 
@@ -202,16 +204,16 @@ static int fits_fused(const struct hip_kernels *kn, int64_t rows, int64_t nchunk
            nchunks <= kn->processors;
 }
 
-/* The kernels of a slice: one launch of the fused kernel where it fits,
- * else the chain, one kernel per step. */
+/* The kernels of a slice: one launch of the fused kernel, or the chain, one
+ * kernel per step. */
 static int launch_slice(struct hip_state *s, struct sample_call *call,
-                        struct sample_kernel_call *k, void *stream)
+                        struct sample_kernel_call *k, int fused, void *stream)
 {
     const struct hip_kernels *kn = s->kernels;
     const sample_params *p = call->params;
     const int rows = k->batch, nchunks = k->nchunks, threads = SAMPLE_BLOCK;
     int status;
-    if (fits_fused(kn, rows, nchunks)) {
+    if (fused) {
         /* Flags left by an earlier launch hold its epoch, never this one's. */
         s->epoch = s->epoch + 1 ? s->epoch + 1 : 1;
         k->epoch = s->epoch;
@@ -256,7 +258,8 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
 
     /* Chunks: the fused kernel's where the slice fits it, else the chain's. */
     int64_t chunk = choose_chunk(vocab, rows, kn->processors, FUSED_BLOCKS_PER_PROCESSOR);
-    if (!fits_fused(kn, rows, (vocab + chunk - 1) / chunk))
+    const int fused = fits_fused(kn, rows, (vocab + chunk - 1) / chunk);
+    if (!fused)
         chunk = choose_chunk(vocab, rows, kn->processors, CHAIN_BLOCKS_PER_PROCESSOR);
     const int nchunks = (int)((vocab + chunk - 1) / chunk);
 
@@ -360,7 +363,7 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
         k.offset = p->offset;
     }
 
-    int status = launch_slice(s, call, &k, stream);
+    int status = launch_slice(s, call, &k, fused, stream);
     if (status)
         return status;
 
