@@ -195,22 +195,41 @@ __device__ static inline float from_order_bits(uint32_t o)
 /* How one row's values become weights (SPEC 2). */
 struct weigher {
     int kind;
-    int exponent;
     float max;
     float temperature;
+    float scale[2]; /* probabilities: 2^(40-E) as a product of two floats */
 
     __device__ uint64_t operator()(float v) const
     {
-        return kind == SAMPLE_PROBS ? sample_prob_weight(v, exponent)
-                                    : sample_logit_weight(v, max, temperature);
+        if (kind != SAMPLE_PROBS) {
+            /* sample_logit_weight, with its floor as a truncating conversion
+             * of sexp(z) * 2^40 (exact: a normal float below 2^41); -inf
+             * gives z = -inf < -64, as the row maximum is finite. */
+            const float z = (v - max) / temperature;
+            if (z < -64.0f)
+                return 0;
+            const uint64_t w = (uint64_t)__float2ull_rz(sample_sexp_scaled(z, 40));
+            return w < SAMPLE_W_ONE ? w : SAMPLE_W_ONE;
+        }
+        /* sample_prob_weight's floor(p * 2^(40-E)) in fewer steps: scaling by
+         * a power of two is exact unless the product is below 2^-126, where
+         * the floor is 0 either way, and the product is below 2^40, so the
+         * truncating conversion is the floor (-0 gives 0). */
+        return (uint64_t)__float2ull_rz(v * scale[0] * scale[1]);
     }
 };
 
 __device__ static inline weigher row_weigher(const kcall &c, int r)
 {
     const struct sample_row_state *s = &c.state[r];
-    weigher w = {c.kind, volatile_load(&s->exponent), volatile_load(&s->max),
-                 row_params(c, r).temperature};
+    weigher w = {c.kind, volatile_load(&s->max), row_params(c, r).temperature, {1.0f, 1.0f}};
+    if (c.kind == SAMPLE_PROBS) {
+        /* -88 <= k <= 188 for a valid row: 2^k = 2^k0 * 2^k1, both normal. */
+        const int k = 40 - volatile_load(&s->exponent);
+        const int k0 = k < 127 ? k : 127;
+        w.scale[0] = sample_f32_from_bits((uint32_t)(k0 + 127) << 23);
+        w.scale[1] = sample_f32_from_bits((uint32_t)(k - k0 + 127) << 23);
+    }
     return w;
 }
 
@@ -351,10 +370,16 @@ template <typename F> __device__ static inline void visit(const chunk_view &ch, 
     for (int i = ch.begin + 4 * (int)threadIdx.x; i < ch.end; i += 4 * (int)blockDim.x) {
         const float4 q = *(const float4 *)(ch.held + (i - ch.begin));
         const float v[4] = {q.x, q.y, q.z, q.w};
+        if (i + 4 <= ch.end) {
 #pragma unroll
-        for (int j = 0; j < 4; j++)
-            if (i + j < ch.end)
+            for (int j = 0; j < 4; j++)
                 f(i + j, v[j]);
+        } else {
+#pragma unroll
+            for (int j = 0; j < 4; j++)
+                if (i + j < ch.end)
+                    f(i + j, v[j]);
+        }
     }
 }
 
@@ -1077,6 +1102,9 @@ __device__ static inline uint64_t kept_weight(float v, const weigher &weight, ui
     return sample_rank_key(w, i) >= bound ? w : 0;
 }
 
+/* Lines a lane loads ahead in the draw's walks over its chunk. */
+#define DRAW_AHEAD 2
+
 /*
  * One block, once per row, with part[j] the kept weight of chunk j: M_K, and
  * for a token operation the token (SPEC 5); row operations keep M_K for the
@@ -1124,18 +1152,25 @@ __device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_
      * weight exceeds t.  Each warp adds up a contiguous span, lines of four
      * elements per lane; the warp whose span holds t walks its lines again
      * with warp-wide prefix sums until it finds the line, and in it the lane
-     * and the token. */
+     * and the token.  A lane loads DRAW_AHEAD lines before it uses any, so
+     * that a walk costs a few round trips to memory, not one per line. */
     const int warps = blockDim.x / warpSize, warp = threadIdx.x / warpSize;
     const int lane = threadIdx.x % warpSize, line = 4 * warpSize;
     const int64_t per_warp = ((cend - cbegin + warps - 1) / warps + line - 1) / line * line;
     const int64_t wlo = cbegin + warp * per_warp;
     const int64_t whi = wlo + per_warp < cend ? wlo + per_warp : cend;
     uint64_t span = 0;
-    for (int64_t i = wlo + 4 * lane; i < whi; i += line) {
-        float v[4];
-        load4_until(row, c.dtype, i, whi, v);
-        for (int e = 0; e < 4; e++)
-            span += i + e < whi ? kept_weight(v[e], weight, bound, i + e) : 0;
+    for (int64_t base = wlo; base < whi; base += DRAW_AHEAD * line) {
+        float v[DRAW_AHEAD][4];
+#pragma unroll
+        for (int a = 0; a < DRAW_AHEAD; a++)
+            load4_until(row, c.dtype, base + a * line + 4 * lane, whi, v[a]);
+#pragma unroll
+        for (int a = 0; a < DRAW_AHEAD; a++) {
+            const int64_t i = base + a * line + 4 * lane;
+            for (int e = 0; e < 4; e++)
+                span += i + e < whi ? kept_weight(v[a][e], weight, bound, i + e) : 0;
+        }
     }
     for (int d = warpSize / 2; d > 0; d /= 2)
         span += SAMPLE_SHFL_DOWN(span, d);
@@ -1148,36 +1183,40 @@ __device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_
         before += buf[k];
     if (!(before <= t_in_chunk && t_in_chunk < before + span))
         return;
-    for (int64_t base = wlo; base < whi; base += line) {
-        const int64_t i = base + 4 * lane;
-        uint64_t w[4], own = 0;
-        float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-        if (i < whi)
-            load4_until(row, c.dtype, i, whi, v);
-        for (int e = 0; e < 4; e++) {
-            w[e] = i + e < whi ? kept_weight(v[e], weight, bound, i + e) : 0;
-            own += w[e];
-        }
-        uint64_t incl = own;
-        for (int d = 1; d < warpSize; d *= 2) {
-            uint64_t up = SAMPLE_SHFL_UP(incl, d);
-            incl += lane >= d ? up : 0;
-        }
-        const uint64_t line_total = SAMPLE_SHFL(incl, warpSize - 1);
-        if (before + line_total > t_in_chunk) { /* the same in every lane */
-            uint64_t running = before + incl - own;
-            if (running <= t_in_chunk && t_in_chunk < running + own) {
-                for (int e = 0; e < 4; e++) {
-                    running += w[e];
-                    if (running > t_in_chunk) {
-                        c.tokens[r] = (int32_t)(i + e);
-                        break;
+    for (int64_t base = wlo; base < whi; base += DRAW_AHEAD * line) {
+        float v[DRAW_AHEAD][4];
+#pragma unroll
+        for (int a = 0; a < DRAW_AHEAD; a++)
+            load4_until(row, c.dtype, base + a * line + 4 * lane, whi, v[a]);
+#pragma unroll
+        for (int a = 0; a < DRAW_AHEAD; a++) {
+            const int64_t i = base + a * line + 4 * lane;
+            uint64_t w[4], own = 0;
+            for (int e = 0; e < 4; e++) {
+                w[e] = i + e < whi ? kept_weight(v[a][e], weight, bound, i + e) : 0;
+                own += w[e];
+            }
+            uint64_t incl = own;
+            for (int d = 1; d < warpSize; d *= 2) {
+                uint64_t up = SAMPLE_SHFL_UP(incl, d);
+                incl += lane >= d ? up : 0;
+            }
+            const uint64_t line_total = SAMPLE_SHFL(incl, warpSize - 1);
+            if (before + line_total > t_in_chunk) { /* the same in every lane */
+                uint64_t running = before + incl - own;
+                if (running <= t_in_chunk && t_in_chunk < running + own) {
+                    for (int e = 0; e < 4; e++) {
+                        running += w[e];
+                        if (running > t_in_chunk) {
+                            c.tokens[r] = (int32_t)(i + e);
+                            break;
+                        }
                     }
                 }
+                return;
             }
-            return;
+            before += line_total;
         }
-        before += line_total;
     }
 }
 
