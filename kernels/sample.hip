@@ -1007,12 +1007,21 @@ __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_vi
                                     const weigher &weight, uint64_t *buf)
 {
     __shared__ uint32_t base;
+    /* The candidate buckets' counts and weights, the block's, then added to
+     * the row's: one global atomic per bucket, not per candidate. */
+    __shared__ uint32_t r_cnt[SAMPLE_RANGE];
+    __shared__ uint64_t r_sum[SAMPLE_RANGE];
     struct sample_row_state *s = &c.state[r];
     const uint32_t blo = volatile_load(&s->blo), bhi = volatile_load(&s->bhi);
     const bool ranged = bhi - blo + 1 <= SAMPLE_RANGE;
     uint32_t *g_cnt = range_counts(c, r);
     uint64_t *g_sum = range_sums(c, r);
     uint64_t above_cnt = 0, above_sum = 0, total = 0, mine = 0;
+    for (int b = threadIdx.x; b < SAMPLE_RANGE; b += blockDim.x) {
+        r_cnt[b] = 0;
+        r_sum[b] = 0;
+    }
+    __syncthreads();
     visit(ch, [&](int, float v) {
         uint64_t w = weight(v);
         uint32_t b = bucket_of(w);
@@ -1023,11 +1032,18 @@ __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_vi
         } else if (b >= blo) {
             mine++;
             if (ranged) {
-                atomicAdd(&g_cnt[b - blo], 1u);
-                add_u64(&g_sum[b - blo], w);
+                atomicAdd(&r_cnt[b - blo], 1u);
+                add_u64(&r_sum[b - blo], w);
             }
         }
     });
+    __syncthreads();
+    for (int b = threadIdx.x; ranged && b < SAMPLE_RANGE; b += blockDim.x) {
+        if (r_cnt[b]) {
+            atomicAdd(&g_cnt[b], r_cnt[b]);
+            add_u64(&g_sum[b], r_sum[b]);
+        }
+    }
     /* Room in the list for the block's candidates with one atomic, then each
      * thread writes its own, met again in the same order. */
     uint64_t found;
