@@ -197,25 +197,12 @@ struct weigher {
     int kind;
     float max;
     float temperature;
-    float scale[2]; /* probabilities: 2^(40-E) as a product of two floats */
+    float scale[2]; /* probabilities: sample_prob_scale(E) */
 
     __device__ uint64_t operator()(float v) const
     {
-        if (kind != SAMPLE_PROBS) {
-            /* sample_logit_weight, with its floor as a truncating conversion
-             * of sexp(z) * 2^40 (exact: a normal float below 2^41); -inf
-             * gives z = -inf < -64, as the row maximum is finite. */
-            const float z = (v - max) / temperature;
-            if (z < -64.0f)
-                return 0;
-            const uint64_t w = (uint64_t)__float2ull_rz(sample_sexp_scaled(z, 40));
-            return w < SAMPLE_W_ONE ? w : SAMPLE_W_ONE;
-        }
-        /* sample_prob_weight's floor(p * 2^(40-E)) in fewer steps: scaling by
-         * a power of two is exact unless the product is below 2^-126, where
-         * the floor is 0 either way, and the product is below 2^40, so the
-         * truncating conversion is the floor (-0 gives 0). */
-        return (uint64_t)__float2ull_rz(v * scale[0] * scale[1]);
+        return kind == SAMPLE_PROBS ? sample_prob_weight_scaled(v, scale)
+                                    : sample_logit_weight(v, max, temperature);
     }
 };
 
@@ -223,13 +210,8 @@ __device__ static inline weigher row_weigher(const kcall &c, int r)
 {
     const struct sample_row_state *s = &c.state[r];
     weigher w = {c.kind, volatile_load(&s->max), row_params(c, r).temperature, {1.0f, 1.0f}};
-    if (c.kind == SAMPLE_PROBS) {
-        /* -88 <= k <= 188 for a valid row: 2^k = 2^k0 * 2^k1, both normal. */
-        const int k = 40 - volatile_load(&s->exponent);
-        const int k0 = k < 127 ? k : 127;
-        w.scale[0] = sample_f32_from_bits((uint32_t)(k0 + 127) << 23);
-        w.scale[1] = sample_f32_from_bits((uint32_t)(k - k0 + 127) << 23);
-    }
+    if (c.kind == SAMPLE_PROBS)
+        sample_prob_scale(volatile_load(&s->exponent), w.scale);
     return w;
 }
 
@@ -1121,6 +1103,17 @@ __device__ static inline uint64_t kept_weight(float v, const weigher &weight, ui
 /* Lines a lane loads ahead in the draw's walks over its chunk. */
 #define DRAW_AHEAD 2
 
+/* A lane's DRAW_AHEAD lines from base (elements base + a * line + 4 * lane ..
+ * + 3 of line a), those before end; the rest 0. */
+__device__ static inline void load_ahead(const void *row, int dtype, int64_t base, int64_t end,
+                                         float v[DRAW_AHEAD][4])
+{
+    const int64_t line = 4 * warpSize, lane = threadIdx.x % warpSize;
+#pragma unroll
+    for (int a = 0; a < DRAW_AHEAD; a++)
+        load4_until(row, dtype, base + a * line + 4 * lane, end, v[a]);
+}
+
 /*
  * One block, once per row, with part[j] the kept weight of chunk j: M_K, and
  * for a token operation the token (SPEC 5); row operations keep M_K for the
@@ -1178,9 +1171,7 @@ __device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_
     uint64_t span = 0;
     for (int64_t base = wlo; base < whi; base += DRAW_AHEAD * line) {
         float v[DRAW_AHEAD][4];
-#pragma unroll
-        for (int a = 0; a < DRAW_AHEAD; a++)
-            load4_until(row, c.dtype, base + a * line + 4 * lane, whi, v[a]);
+        load_ahead(row, c.dtype, base, whi, v);
 #pragma unroll
         for (int a = 0; a < DRAW_AHEAD; a++) {
             const int64_t i = base + a * line + 4 * lane;
@@ -1201,9 +1192,7 @@ __device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_
         return;
     for (int64_t base = wlo; base < whi; base += DRAW_AHEAD * line) {
         float v[DRAW_AHEAD][4];
-#pragma unroll
-        for (int a = 0; a < DRAW_AHEAD; a++)
-            load4_until(row, c.dtype, base + a * line + 4 * lane, whi, v[a]);
+        load_ahead(row, c.dtype, base, whi, v);
 #pragma unroll
         for (int a = 0; a < DRAW_AHEAD; a++) {
             const int64_t i = base + a * line + 4 * lane;

@@ -213,26 +213,35 @@ SAMPLE_HD int sample_frexp_exponent(float m)
     return len - 149;
 }
 
-/* floor(x * 2^shift) for a finite x >= 0 (given by its bits), as an integer. */
-SAMPLE_HD uint64_t sample_floor_scaled(uint32_t bits, int shift)
+/*
+ * SPEC 2.1's scale 2^(40-E) as two normal floats s[0] * s[1], for the E of a
+ * finite maximum > 0 (-148 <= E <= 128, so -88 <= 40-E <= 188).
+ */
+SAMPLE_HD void sample_prob_scale(int E, float s[2])
 {
-    uint32_t be = (bits >> 23) & 0xffu;
-    uint64_t mant = bits & 0x7fffffu;
-    int e = -149;
-    if (be != 0) {
-        mant |= 0x800000u;
-        e = (int)be - 150;
-    }
-    e += shift;
-    if (e >= 0)
-        return mant << e;
-    return e <= -64 ? 0 : mant >> -e;
+    const int k = 40 - E;
+    const int k0 = k < 127 ? k : 127;
+    s[0] = sample_f32_from_bits((uint32_t)(k0 + 127) << 23);
+    s[1] = sample_f32_from_bits((uint32_t)(k - k0 + 127) << 23);
+}
+
+/*
+ * SPEC 2.1: floor(|p| * 2^(40-E)) with s from sample_prob_scale(E), for p
+ * finite and below 2^E.  Scaling by a power of two is exact unless the product
+ * falls below 2^-126, where the floor is 0 either way; the product is below
+ * 2^40, so converting it to an integer (truncation) is the floor.
+ */
+SAMPLE_HD uint64_t sample_prob_weight_scaled(float p, const float s[2])
+{
+    return (uint64_t)(fabsf(p) * s[0] * s[1]);
 }
 
 /* SPEC 2.1: the weight of probability p in a row whose maximum has exponent E. */
 SAMPLE_HD uint64_t sample_prob_weight(float p, int E)
 {
-    return sample_floor_scaled(sample_f32_bits(p) & 0x7fffffffu, 40 - E);
+    float s[2];
+    sample_prob_scale(E, s);
+    return sample_prob_weight_scaled(p, s);
 }
 
 /*
@@ -289,7 +298,9 @@ SAMPLE_HD uint64_t sample_logit_weight(float l, float mx, float t)
     float z = diff / t;
     if (z < -64.0f)
         return 0;
-    uint64_t w = sample_floor_scaled(sample_f32_bits(sample_sexp(z)), 40);
+    /* floor(sexp(z) * 2^40): sexp(z) * 2^40 is a normal float below 2^41,
+     * so converting it to an integer (truncation) is the floor. */
+    uint64_t w = (uint64_t)sample_sexp_scaled(z, 40);
     return w < SAMPLE_W_ONE ? w : SAMPLE_W_ONE;
 }
 
