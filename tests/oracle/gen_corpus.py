@@ -84,6 +84,13 @@ def gen_row(gen, seed, args, dtype, r, V):
 
         def value(x):
             return math.ldexp((x >> sh) | top, -m - (x & 63) % D)
+    elif gen == 'probs_steps':
+        S = args[0]
+        assert dtype != 'f16' and 0 <= S <= 13
+        top = 1 << (m - 1)
+
+        def value(x, j):
+            return math.ldexp((x >> sh) | top, -m - (x & 31) - S * ((j // 2048) % 8))
     elif gen == 'probs_ties':
         Q = args[0]
         assert 1 <= Q <= 16
@@ -95,9 +102,14 @@ def gen_row(gen, seed, args, dtype, r, V):
     philox = spec.philox4x32_10
     out = []
     append = out.append
-    for q in range((V + 3) // 4):
-        for x in philox(q, r, GEN_WORD2, 0, k0, k1)[:min(4, V - 4 * q)]:
-            append(value(x))
+    if gen == 'probs_steps':  # the value depends on the element's index too
+        for q in range((V + 3) // 4):
+            for i, x in enumerate(philox(q, r, GEN_WORD2, 0, k0, k1)[:min(4, V - 4 * q)]):
+                append(value(x, 4 * q + i))
+    else:
+        for q in range((V + 3) // 4):
+            for x in philox(q, r, GEN_WORD2, 0, k0, k1)[:min(4, V - 4 * q)]:
+                append(value(x))
     # the oracle asserts that every generated value is exact in the dtype
     if dtype == 'f32':
         rf = spec.round_f32
@@ -943,6 +955,28 @@ def large_cases():
                   note='W ~ 2^54 with its low bits set: double(W) rounds')
              .gen('logits_uniform', 178, -3))
     C.append(Case('argmax_256k', 'argmax_logits', 2, V, dtype='f16').gen('logits_bell', 179, -2))
+    # Rows of probabilities with no filter, read once by the hip backend: the
+    # maxima of blocks of 2048 lie 0 to 49 octaves apart (7 per block), and
+    # the weights below each block's maximum lose bits there.
+    C.append(Case('steps_2p16', 'probs', 3, 2 ** 16, seed=184, offset=[0, 5, 2 ** 40])
+             .gen('probs_steps', 185, 7))
+    C.append(Case('steps_2p16_b70', 'probs', 70, 2 ** 16, seed=186,
+                  note='70 rows: a batch too large for the one-launch kernel on most GPUs')
+             .gen('probs_steps', 187, 7))
+    C.append(Case('steps_2p16_b70_rows', 'probs', 70, 2 ** 16, seed=193,
+                  k=[0 if r % 3 else 40 for r in range(70)],
+                  Q=[0.0 if r % 5 else 0.01 for r in range(70)],
+                  note='per-row filters: rows with none are read once, the others are not')
+             .gen('probs_steps', 194, 7))
+    C.append(Case('steps_bf16', 'probs', 2, 30000, dtype='bf16', seed=188)
+             .gen('probs_steps', 189, 13))
+    C.append(Case('steps_faults', 'probs', 3, 2 ** 16, seed=190,
+                  note='a NaN before a negative value, +inf, -0 (valid)')
+             .gen('probs_steps', 191, 7)
+             .set(0, 50000, -1.0).set(0, 40000, NAN).set(1, 3000, INF)
+             .set(2, 0, -0.0).set(2, 20000, -0.0))
+    C.append(Case('zeros_2p16', 'probs', 2, 2 ** 16, seed=192, note='every weight 0')
+             .gen('const', 0, 0x00000000).set(1, 60000, 2.0 ** -149))
     C.append(Case('probs_2p23', 'probs', 1, MAX_VOCAB, seed=180, offset=1, k=6000000, P=0.75, Q=0.3,
                   note='the largest vocabulary: 2^23 values; top-p binds (L_p < L_m < L_k)')
              .gen('probs_uniform', 181))
@@ -1029,7 +1063,7 @@ FILES = [
     ('dtypes', 'every operation on f32, f16 and bf16', dtype_cases),
     ('invalid', 'invalid rows among valid ones, parameters out of range per row', invalid_cases),
     ('args', 'argument faults and the order of the argument checks', args_cases),
-    ('large', 'V = 256000 and V = 2^23 (generated rows)', large_cases),
+    ('large', 'V = 256000 and V = 2^23 (generated rows); rows read once', large_cases),
     ('random', 'random small cases (fixed seed)', random_cases),
 ]
 
