@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#define SAMPLE_KERNEL_ABI 5
+#define SAMPLE_KERNEL_ABI 6
 
 /* Threads per block: the fused kernel's, and the other kernels'; multiples of
  * 64 and of 32. */
@@ -23,6 +23,12 @@
 #define SAMPLE_BUCKETS 2304
 /* Candidate buckets whose exact counts and weights the gather adds up. */
 #define SAMPLE_RANGE 64
+/* The one-pass scan kernel (sample_k_scan_mass): threads per block, and lines
+ * of four elements per thread; its chunks are at most 4 * their product. */
+#define SAMPLE_ONCE_BLOCK 128
+#define SAMPLE_ONCE_LINES 8
+/* Low weight bits a chunk counts for the one-pass mass (see sample.hip). */
+#define SAMPLE_LOW_BITS 20
 /* Most candidates one block sorts in shared memory. */
 #define SAMPLE_SORT_MAX 2048
 
@@ -64,6 +70,15 @@ struct sample_row_state {
     uint64_t mass;             /* M_K */
 };
 
+/* A chunk's weights at its own maximum's exponent, for rows whose mass the
+ * scan finds (probabilities, no selection, no min-p). */
+struct sample_chunk_mass {
+    uint64_t sum;              /* sum of floor(p * 2^(40 - exponent)), or 0 */
+    int32_t exponent;          /* E of the chunk's maximum (where sum is not 0) */
+    uint32_t low[SAMPLE_LOW_BITS]; /* weights with bit b set */
+    uint32_t pad;
+};
+
 /* Why a row is invalid, for the host's report. */
 struct sample_row_report {
     uint32_t fault;            /* a sample_row_fault */
@@ -95,6 +110,7 @@ struct sample_kernel_call {
     struct sample_row_report *report;   /* [batch] */
     uint32_t *part_fault;      /* [batch][nchunks]: (index << 4) | fault, or ~0 */
     uint64_t *part;            /* [batch][nchunks]: the scan's max, then the draw's sums */
+    struct sample_chunk_mass *mass;     /* [batch][nchunks], one-pass rows */
     uint32_t *hist_cnt;        /* [batch][SAMPLE_BUCKETS]: counts, then the candidate
                                   buckets' exact counts and weights; 0 between calls */
     uint64_t *cand;            /* [batch][vocab] rank keys */

@@ -3,7 +3,9 @@
  *
  * A call is one launch of sample_k_fused where all its blocks fit on the
  * device at once, else a short chain of kernels, one per step (the grid of a
- * large batch); row-valued operations add sample_k_write.  Each row is split
+ * large batch); row-valued operations add sample_k_write.  A call whose rows
+ * all draw from every weight of a row of probabilities is one launch of
+ * sample_k_scan_mass, at any batch size (see "one pass").  Each row is split
  * into chunks, one block per chunk, so that a single row still fills the GPU.
  * The steps, in order:
  *
@@ -14,7 +16,8 @@
  *              the exact boundary key (the boundary bucket's keys sorted,
  *              or radix narrowing first), and the draw
  *   mass       rows without a selection: kept weight per chunk; then t's
- *              chunk and token
+ *              chunk and token (rows of probabilities with no filter at all:
+ *              found in the scan's pass, see "one pass" below)
  *
  * Each "then" is done by the last block of the row to finish the step (an
  * atomic counter per row).  In the chain every step is a kernel and the last
@@ -228,10 +231,10 @@ __device__ static inline uint32_t bucket_of(uint64_t w)
 /* ---- block-wide reductions and scans ---------------------------------------- */
 
 struct max_op {
-    __device__ uint64_t operator()(uint64_t a, uint64_t b) const { return a > b ? a : b; }
+    template <typename T> __device__ T operator()(T a, T b) const { return a > b ? a : b; }
 };
 struct min_op {
-    __device__ uint32_t operator()(uint32_t a, uint32_t b) const { return a < b ? a : b; }
+    template <typename T> __device__ T operator()(T a, T b) const { return a < b ? a : b; }
 };
 struct add_op {
     __device__ uint64_t operator()(uint64_t a, uint64_t b) const { return a + b; }
@@ -444,6 +447,18 @@ __device__ static void scan_chunk(const chunk_view &ch, float *held, scan_acc &a
     }
 }
 
+/* Whether a row's kept set needs the top-k / top-p selection (softmax keeps
+ * every token). */
+__device__ static inline bool row_selects(const kcall &c, const struct sample_row_params &p)
+{
+    return c.op != SAMPLE_OP_SOFTMAX && ((p.top_k > 0 && p.top_k < c.vocab) || p.top_p < 1.0f);
+}
+
+__device__ static inline bool uses_min_p(const kcall &c, const struct sample_row_params &p)
+{
+    return c.op != SAMPLE_OP_SOFTMAX && p.min_p > 0.0f;
+}
+
 /* Thread 0 of the row's last block: the row's fault, or what it needs next. */
 __device__ static void finish_scan(const kcall &c, int r, uint64_t best, uint32_t first_fault)
 {
@@ -481,13 +496,10 @@ __device__ static void finish_scan(const kcall &c, int r, uint64_t best, uint32_
         s->exponent = sample_frexp_exponent(max);
         w_max = sample_prob_weight(max, s->exponent);
     }
-    int filters = c.op != SAMPLE_OP_SOFTMAX;
-    int32_t k = filters ? p.top_k : 0;
-    float top_p = filters ? p.top_p : 1.0f, min_p = filters ? p.min_p : 0.0f;
     /* min-p alone is a weight threshold: no selection needed (SPEC 4.3). */
-    s->theta = min_p > 0.0f ? sample_ceil_mul(min_p, w_max) : 0;
+    s->theta = uses_min_p(c, p) ? sample_ceil_mul(p.min_p, w_max) : 0;
     s->bound = s->theta << SAMPLE_INDEX_BITS;
-    s->mode = (k > 0 && k < c.vocab) || top_p < 1.0f ? SAMPLE_MODE_SELECT : SAMPLE_MODE_KEPT;
+    s->mode = row_selects(c, p) ? SAMPLE_MODE_SELECT : SAMPLE_MODE_KEPT;
 }
 
 /* The row's last scanning block: combine the chunks' results. */
@@ -1239,6 +1251,241 @@ __device__ static void mass_chunk(const kcall &c, int r, int j, const chunk_view
         c.part[(size_t)r * c.nchunks + j] = mass;
 }
 
+/* ---- one pass: the scan and the mass together ------------------------------------ */
+
+/*
+ * A row of probabilities that only needs a token drawn from all its weights
+ * (no top-k, top-p or min-p) is read once: each block finds its chunk's
+ * maximum and exponent e, and sums its weights at e, floor(p * 2^(40-e)),
+ * while it holds the chunk in registers.  At the row's exponent E >= e a
+ * weight is floor(w / 2^d), d = E - e (a floor of a floor), so the chunk's
+ * mass at E is (S - R_d) / 2^d exactly, R_d the sum of the weights' low d
+ * bits: the block counts, per bit b below SAMPLE_LOW_BITS, the weights with
+ * bit b set (low_counts), and R_d = sum over b < d of count_b * 2^b.
+ * Weights at e are below 2^40, so a chunk with d >= 40 has mass 0; one with
+ * SAMPLE_LOW_BITS < d < 40 (its maximum 2^20 below the row's: rare) is read
+ * again by the row's last block, which then draws.  No block waits for
+ * another, so a call whose rows are all one-pass is one launch of
+ * sample_k_scan_mass at any batch size.  With per-row parameters the chain's
+ * scan decides row by row; the fused kernel takes such rows the usual way.
+ */
+__device__ static inline bool one_pass(const kcall &c, int r)
+{
+    if (c.kind != SAMPLE_PROBS || c.op != SAMPLE_OP_FROM_PROBS)
+        return false;
+    const struct sample_row_params p = row_params(c, r);
+    return !row_selects(c, p) && !uses_min_p(c, p);
+}
+
+/* The chunk [begin, end) into registers, line l of a thread at begin +
+ * 4 * (threadIdx.x + l * BLOCK); elements past end are +0.  The host keeps
+ * chunks within 4 * LINES * BLOCK. */
+template <int BLOCK, int LINES>
+__device__ static inline void load_lines(const void *row, int dtype, int begin, int end,
+                                         float v[LINES][4])
+{
+    const bool wide = dtype == SAMPLE_F32 && ((uintptr_t)row & 15) == 0;
+#pragma unroll
+    for (int l = 0; l < LINES; l++) {
+        const int i = begin + 4 * ((int)threadIdx.x + l * BLOCK);
+        if (wide && i + 4 <= end)
+            load4_aligned<SAMPLE_F32>(row, i, v[l]);
+        else
+            load4_until(row, dtype, i, end, v[l]);
+    }
+}
+
+/*
+ * Per thread, how many of its weights have bit b set, b < SAMPLE_LOW_BITS
+ * (20), in SWAR form: bits 5g .. 5g+4 of a weight are spread into five 6-bit
+ * fields of word g by one multiply (its five copies of the 5-bit group never
+ * overlap, so nothing carries).  A thread adds at most 32 weights, so no
+ * field overflows.
+ */
+#define LOW_GROUPS (SAMPLE_LOW_BITS / 5)
+struct low_counts {
+    uint32_t g[LOW_GROUPS];
+
+    __device__ void add(uint32_t w)
+    {
+#pragma unroll
+        for (int k = 0; k < LOW_GROUPS; k++)
+            g[k] += (((w >> (5 * k)) & 31u) * 0x108421u) & 0x1041041u;
+    }
+};
+
+/* The sum over a warp's lanes, in lane 0. */
+__device__ static inline uint32_t warp_sum(uint32_t v)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    return __reduce_add_sync(0xffffffffu, v);
+#else
+    for (int d = warpSize / 2; d > 0; d /= 2)
+        v += SAMPLE_SHFL_DOWN(v, d);
+    return v;
+#endif
+}
+
+/* The block's counts into low_s (zeroed, and a barrier passed, before). */
+__device__ static void add_low_counts(const low_counts &n, uint32_t *low_s)
+{
+    /* Fields 12 bits apart (even and odd 6-bit fields apart) hold a warp's
+     * sums: at most 64 lanes times 32. */
+#pragma unroll
+    for (int k = 0; k < LOW_GROUPS; k++) {
+        const uint32_t even = warp_sum(n.g[k] & 0x3F03F03Fu);
+        const uint32_t odd = warp_sum((n.g[k] >> 6) & 0x0003F03Fu);
+        if (threadIdx.x % warpSize == 0) {
+            atomicAdd(&low_s[5 * k], even & 0xFFFu);
+            atomicAdd(&low_s[5 * k + 1], odd & 0xFFFu);
+            atomicAdd(&low_s[5 * k + 2], (even >> 12) & 0xFFFu);
+            atomicAdd(&low_s[5 * k + 3], (odd >> 12) & 0xFFFu);
+            atomicAdd(&low_s[5 * k + 4], even >> 24);
+        }
+    }
+}
+
+/* A block's chunk of a one-pass row: the scan's part and part_fault, and the
+ * chunk's sample_chunk_mass. */
+template <int BLOCK, int LINES>
+__device__ static void scan_mass_step(const kcall &c, int r, int j, int begin, int end,
+                                      const float (&v)[LINES][4], uint64_t *scratch64,
+                                      uint32_t *scratch32)
+{
+    static_assert(SAMPLE_LOW_BITS % 5 == 0 && 4 * LINES <= 32, "low_counts' fields");
+    __shared__ uint32_t low_s[SAMPLE_LOW_BITS];
+    const size_t at = (size_t)r * c.nchunks + j;
+    if (threadIdx.x < SAMPLE_LOW_BITS)
+        low_s[threadIdx.x] = 0;
+
+    /* The largest bit pattern of p + 0 (which makes -0 +0): a NaN, an
+     * infinity or a negative value is at least that of +infinity; below it,
+     * the patterns of non-negative floats are in their order. */
+    uint32_t top = 0;
+#pragma unroll
+    for (int l = 0; l < LINES; l++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            const uint32_t u = sample_f32_bits(v[l][e] + 0.0f);
+            top = u > top ? u : top;
+        }
+    top = block_reduce(top, max_op(), scratch32);
+    if (top >= 0x7f800000u) { /* a fault: find the first, as the scan does */
+        scan_acc acc = {c.kind, -INFINITY, -1, ~0u};
+#pragma unroll
+        for (int l = 0; l < LINES; l++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int i = begin + 4 * ((int)threadIdx.x + l * BLOCK) + e;
+                if (i < end)
+                    acc(i, v[l][e]);
+            }
+        const uint32_t first_fault = block_reduce(acc.first_fault, min_op(), scratch32);
+        if (threadIdx.x == 0) {
+            c.part[at] = 0;
+            c.part_fault[at] = first_fault;
+        }
+        return;
+    }
+
+    /* The maximum; its index is not needed (no argmax here). */
+    const float max = sample_f32_from_bits(top);
+    struct sample_chunk_mass *m = &c.mass[at];
+    if (threadIdx.x == 0) {
+        c.part[at] = (uint64_t)order_bits(max) << 32;
+        c.part_fault[at] = ~0u;
+    }
+    if (max == 0.0f) {
+        if (threadIdx.x == 0)
+            m->sum = 0;
+        return;
+    }
+    const int exponent = sample_frexp_exponent(max);
+    float scale[2];
+    sample_prob_scale(exponent, scale);
+    uint64_t sum = 0;
+    low_counts low = {};
+#pragma unroll
+    for (int l = 0; l < LINES; l++) {
+        if (begin + 4 * l * BLOCK >= end) /* the same in every thread */
+            break;
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            const uint64_t w = sample_prob_weight_scaled(v[l][e], scale);
+            sum += w;
+            low.add((uint32_t)w);
+        }
+    }
+    add_low_counts(low, low_s);
+    sum = block_reduce(sum, add_op(), scratch64); /* its barriers order low_s */
+    if (threadIdx.x < SAMPLE_LOW_BITS)
+        m->low[threadIdx.x] = low_s[threadIdx.x];
+    if (threadIdx.x == 0) {
+        m->sum = sum;
+        m->exponent = exponent;
+    }
+}
+
+/* The row's last block, after combine_scan left the row KEPT: each chunk's
+ * mass at the row's exponent into part, then the draw. */
+__device__ static void mass_and_draw(const kcall &c, int r, uint64_t *buf)
+{
+    struct sample_row_state *s = &c.state[r];
+    const int E = s->exponent;
+    uint64_t *part = c.part + (size_t)r * c.nchunks;
+    const struct sample_chunk_mass *mass = c.mass + (size_t)r * c.nchunks;
+    const uint64_t again = ~(uint64_t)0; /* no chunk's mass: that is below 2^58 */
+    bool reread = false;
+    for (int j = threadIdx.x; j < c.nchunks; j += blockDim.x) {
+        const uint64_t sum = volatile_load(&mass[j].sum);
+        const int d = sum ? E - volatile_load(&mass[j].exponent) : 40;
+        uint64_t at_E = 0;
+        if (d <= SAMPLE_LOW_BITS) {
+            uint64_t low = 0;
+            for (int b = 0; b < d; b++)
+                low += (uint64_t)volatile_load(&mass[j].low[b]) << b;
+            at_E = (sum - low) >> d;
+        } else if (d < 40) {
+            at_E = again;
+            reread = true;
+        }
+        part[j] = at_E;
+    }
+    if (__syncthreads_or(reread)) {
+        const weigher weight = row_weigher(c, r);
+        for (int j = 0; j < c.nchunks; j++) {
+            if (volatile_load(&part[j]) != again)
+                continue;
+            const int begin = j * c.chunk;
+            const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+            const chunk_view ch = {row_data(c, r), c.dtype, begin, end, NULL};
+            mass_chunk(c, r, j, ch, weight, 0, buf);
+        }
+    }
+    __syncthreads();
+    draw_token(c, r, 0, buf);
+    if (threadIdx.x == 0)
+        s->mode = SAMPLE_MODE_DONE;
+}
+
+/* Block (r, j)'s whole part of a one-pass row. */
+template <int BLOCK, int LINES>
+__device__ static void run_one_pass(const kcall &c, int r, int j, uint64_t *scratch64,
+                                    uint32_t *scratch32)
+{
+    const int begin = j * c.chunk;
+    const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+    float v[LINES][4];
+    load_lines<BLOCK, LINES>(row_data(c, r), c.dtype, begin, end, v);
+    scan_mass_step<BLOCK, LINES>(c, r, j, begin, end, v, scratch64, scratch32);
+    if (!arrive(c, r, MEET_SCAN))
+        return;
+    combine_scan(c, r, scratch64, scratch32);
+    __syncthreads();
+    if (volatile_load(&c.state[r].mode) == SAMPLE_MODE_KEPT)
+        mass_and_draw(c, r, scratch64);
+}
+
 /* ---- the fused kernel ----------------------------------------------------------- */
 
 
@@ -1336,6 +1583,24 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_scan(kcall c
     __shared__ uint64_t scratch64[SCRATCH];
     __shared__ uint32_t scratch32[SCRATCH];
     const int r = blockIdx.y;
+    scan_step(c, r, blockIdx.x, indexed_chunk(c), NULL, scratch64, scratch32);
+    if (arrive(c, r, MEET_SCAN))
+        combine_scan(c, r, scratch64, scratch32);
+}
+
+/* The scan where a row may be one-pass: its own kernel, since the one-pass
+ * registers would slow the plain scan, and with smaller blocks, so that more
+ * of them wait on memory at once. */
+extern "C" __global__ void __launch_bounds__(SAMPLE_ONCE_BLOCK, 8) sample_k_scan_mass(kcall c)
+{
+    __shared__ uint64_t scratch64[SCRATCH];
+    __shared__ uint32_t scratch32[SCRATCH];
+    const int r = blockIdx.y;
+    if (one_pass(c, r)) {
+        run_one_pass<SAMPLE_ONCE_BLOCK, SAMPLE_ONCE_LINES>(c, r, blockIdx.x, scratch64,
+                                                           scratch32);
+        return;
+    }
     scan_step(c, r, blockIdx.x, indexed_chunk(c), NULL, scratch64, scratch32);
     if (arrive(c, r, MEET_SCAN))
         combine_scan(c, r, scratch64, scratch32);

@@ -45,7 +45,8 @@ struct hip_state {
     void *stream;
     int dirty; /* a failed call may have left counters set: zero them first */
     uint32_t epoch; /* the last fused launch's */
-    struct region input, output, params, state, report, part_fault, part, hist_cnt, cand, grid;
+    struct region input, output, params, state, report, part_fault, part, mass, hist_cnt, cand,
+        grid;
     struct sample_row_params *host_params;
     struct sample_row_report *host_report;
     size_t host_rows;
@@ -115,6 +116,16 @@ static int may_select(const struct sample_call *call)
         return 0;
     return p->top_ks || p->top_ps || (p->top_k > 0 && p->top_k < call->input->vocab) ||
            p->top_p < 1.0f;
+}
+
+/* Whether some row may be one-pass (sample.hip): probabilities to a token with
+ * no filter; with per-row parameters each row decides on the device. */
+static int one_pass_scan(const struct sample_call *call)
+{
+    const sample_params *p = call->params;
+    if (call->kind != SAMPLE_PROBS || call->op != SAMPLE_OP_FROM_PROBS)
+        return 0;
+    return has_row_arrays(p) || (!may_select(call) && !(p->min_p > 0.0f));
 }
 
 /* ---- memory checks for device-pointer calls -------------------------------- */
@@ -225,10 +236,13 @@ static int launch_slice(struct hip_state *s, struct sample_call *call,
          * needed only where a row may skip the selection (per-row parameters,
          * or min-p deciding alone). */
         const int drawn_by_gather = select && !has_row_arrays(p) && p->min_p == 0.0f;
+        /* The scan draws for rows of probabilities with no filter at all. */
+        const int one_pass = one_pass_scan(call);
+        const int drawn_by_scan = one_pass && !has_row_arrays(p);
         const int draw = call->op != SAMPLE_OP_ARGMAX && call->op != SAMPLE_OP_MASK &&
-                         !drawn_by_gather;
-        status = launch(call, kn->scan, "launching the scan kernel", nchunks, rows, threads, k,
-                        stream);
+                         !drawn_by_gather && !drawn_by_scan;
+        status = launch(call, one_pass ? kn->scan_mass : kn->scan, "launching the scan kernel",
+                        nchunks, rows, one_pass ? SAMPLE_ONCE_BLOCK : threads, k, stream);
         if (!status && select)
             status = launch(call, kn->histogram, "launching the histogram kernel", nchunks,
                             rows, threads, k, stream);
@@ -256,11 +270,17 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
     const int tokens = takes_tokens(call->op);
     const int select = may_select(call);
 
-    /* Chunks: the fused kernel's where the slice fits it, else the chain's. */
+    /* Chunks: the fused kernel's where the slice fits it, else the chain's.
+     * Rows all read once need neither: their blocks never wait for each
+     * other, so the scan alone runs them, in the fused kernel's many small
+     * chunks, at any batch size. */
+    const int once = one_pass_scan(call) && !has_row_arrays(p);
     int64_t chunk = choose_chunk(vocab, rows, kn->processors, FUSED_BLOCKS_PER_PROCESSOR);
-    const int fused = fits_fused(kn, rows, (vocab + chunk - 1) / chunk);
-    if (!fused)
+    const int fused = !once && fits_fused(kn, rows, (vocab + chunk - 1) / chunk);
+    if (!fused && !once)
         chunk = choose_chunk(vocab, rows, kn->processors, CHAIN_BLOCKS_PER_PROCESSOR);
+    if (!fused && one_pass_scan(call) && chunk > 4 * SAMPLE_ONCE_BLOCK * SAMPLE_ONCE_LINES)
+        chunk = 4 * SAMPLE_ONCE_BLOCK * SAMPLE_ONCE_LINES;
     const int nchunks = (int)((vocab + chunk - 1) / chunk);
 
     struct sample_kernel_call k;
@@ -284,6 +304,9 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
         reserve(&s->part_fault, n * nchunks * sizeof(uint32_t), 0, stream));
     TRY(call, "allocating the workspace",
         reserve(&s->part, n * nchunks * sizeof(uint64_t), 0, stream));
+    if (one_pass_scan(call))
+        TRY(call, "allocating the workspace",
+            reserve(&s->mass, n * nchunks * sizeof(struct sample_chunk_mass), 0, stream));
     if (select) {
         TRY(call, "allocating the workspace",
             reserve(&s->hist_cnt, n * SAMPLE_BUCKETS * sizeof(uint32_t), 1, stream));
@@ -302,6 +325,7 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
     k.report = s->report.ptr;
     k.part_fault = s->part_fault.ptr;
     k.part = s->part.ptr;
+    k.mass = s->mass.ptr;
     k.hist_cnt = s->hist_cnt.ptr;
     k.cand = s->cand.ptr;
     k.grid = s->grid.ptr;
@@ -490,7 +514,8 @@ static void hip_close(void *state)
         return;
     if (gpu_enter(s->device) == 0) {
         struct region *regions[] = {&s->input, &s->output, &s->params, &s->state, &s->report,
-                                    &s->part_fault, &s->part, &s->hist_cnt, &s->cand, &s->grid};
+                                    &s->part_fault, &s->part, &s->mass, &s->hist_cnt, &s->cand,
+                                    &s->grid};
         if (s->stream)
             gpu_stream_sync(s->stream);
         for (size_t i = 0; i < sizeof regions / sizeof regions[0]; i++)
