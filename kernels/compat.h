@@ -26,10 +26,22 @@
 #define SAMPLE_PAUSE() __nanosleep(32)
 #endif
 
+/* The warp (wavefront) width as a constant: warpSize is a variable, and
+ * dividing by it costs an integer division sequence in every kernel. */
+#if defined(__HIPCC__) && !defined(__CUDACC__)
+#if defined(__AMDGCN_WAVEFRONT_SIZE)
+#define SAMPLE_WARP __AMDGCN_WAVEFRONT_SIZE
+#else
+#define SAMPLE_WARP warpSize /* the host pass, which runs no kernel code */
+#endif
+#else
+#define SAMPLE_WARP 32
+#endif
+
 /* Lanes below this one in its warp, as a 64-bit mask. */
 __device__ static inline uint64_t sample_lanes_below(void)
 {
-    return ((uint64_t)1 << (threadIdx.x % warpSize)) - 1;
+    return ((uint64_t)1 << (threadIdx.x % SAMPLE_WARP)) - 1;
 }
 
 #endif /* SAMPLE_KERNELS_COMPAT_H */

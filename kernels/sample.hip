@@ -244,14 +244,14 @@ struct add_op {
 template <typename T, typename Op>
 __device__ static T block_reduce(T v, Op op, T *scratch)
 {
-    for (int d = warpSize / 2; d > 0; d /= 2)
+    for (int d = SAMPLE_WARP / 2; d > 0; d /= 2)
         v = op(v, SAMPLE_SHFL_DOWN(v, d));
-    int lane = threadIdx.x % warpSize, warp = threadIdx.x / warpSize;
+    int lane = threadIdx.x % SAMPLE_WARP, warp = threadIdx.x / SAMPLE_WARP;
     if (lane == 0)
         scratch[warp] = v;
     __syncthreads();
     if (threadIdx.x == 0) {
-        for (int i = 1; i < (int)(blockDim.x / warpSize); i++)
+        for (int i = 1; i < (int)(blockDim.x / SAMPLE_WARP); i++)
             v = op(v, scratch[i]);
         scratch[0] = v;
     }
@@ -266,14 +266,14 @@ __device__ static T block_reduce(T v, Op op, T *scratch)
  * over all threads. */
 __device__ static uint64_t block_exclusive_scan(uint64_t v, uint64_t *scratch, uint64_t *total)
 {
-    const int lane = threadIdx.x % warpSize, warp = threadIdx.x / warpSize;
-    const int warps = blockDim.x / warpSize;
+    const int lane = threadIdx.x % SAMPLE_WARP, warp = threadIdx.x / SAMPLE_WARP;
+    const int warps = blockDim.x / SAMPLE_WARP;
     uint64_t inclusive = v;
-    for (int d = 1; d < warpSize; d *= 2) {
+    for (int d = 1; d < SAMPLE_WARP; d *= 2) {
         uint64_t up = SAMPLE_SHFL_UP(inclusive, d);
         inclusive += lane >= d ? up : 0;
     }
-    if (lane == warpSize - 1)
+    if (lane == SAMPLE_WARP - 1)
         scratch[warp] = inclusive;
     __syncthreads();
     if (threadIdx.x == 0) {
@@ -748,7 +748,7 @@ __device__ static uint32_t sort_set(const uint64_t *list, uint32_t n, uint64_t p
                 continue;
             int leader = __ffsll((long long)lanes) - 1;
             uint32_t at = 0;
-            if ((int)(threadIdx.x % warpSize) == leader)
+            if ((int)(threadIdx.x % SAMPLE_WARP) == leader)
                 at = atomicAdd(&sm->count, (uint32_t)__popcll(lanes));
             at = SAMPLE_SHFL(at, leader);
             if (take)
@@ -1120,7 +1120,7 @@ __device__ static inline uint64_t kept_weight(float v, const weigher &weight, ui
 __device__ static inline void load_ahead(const void *row, int dtype, int64_t base, int64_t end,
                                          float v[DRAW_AHEAD][4])
 {
-    const int64_t line = 4 * warpSize, lane = threadIdx.x % warpSize;
+    const int64_t line = 4 * SAMPLE_WARP, lane = threadIdx.x % SAMPLE_WARP;
 #pragma unroll
     for (int a = 0; a < DRAW_AHEAD; a++)
         load4_until(row, dtype, base + a * line + 4 * lane, end, v[a]);
@@ -1175,8 +1175,8 @@ __device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_
      * with warp-wide prefix sums until it finds the line, and in it the lane
      * and the token.  A lane loads DRAW_AHEAD lines before it uses any, so
      * that a walk costs a few round trips to memory, not one per line. */
-    const int warps = blockDim.x / warpSize, warp = threadIdx.x / warpSize;
-    const int lane = threadIdx.x % warpSize, line = 4 * warpSize;
+    const int warps = blockDim.x / SAMPLE_WARP, warp = threadIdx.x / SAMPLE_WARP;
+    const int lane = threadIdx.x % SAMPLE_WARP, line = 4 * SAMPLE_WARP;
     const int64_t per_warp = ((cend - cbegin + warps - 1) / warps + line - 1) / line * line;
     const int64_t wlo = cbegin + warp * per_warp;
     const int64_t whi = wlo + per_warp < cend ? wlo + per_warp : cend;
@@ -1191,7 +1191,7 @@ __device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_
                 span += i + e < whi ? kept_weight(v[a][e], weight, bound, i + e) : 0;
         }
     }
-    for (int d = warpSize / 2; d > 0; d /= 2)
+    for (int d = SAMPLE_WARP / 2; d > 0; d /= 2)
         span += SAMPLE_SHFL_DOWN(span, d);
     if (lane == 0)
         buf[warp] = span;
@@ -1214,11 +1214,11 @@ __device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_
                 own += w[e];
             }
             uint64_t incl = own;
-            for (int d = 1; d < warpSize; d *= 2) {
+            for (int d = 1; d < SAMPLE_WARP; d *= 2) {
                 uint64_t up = SAMPLE_SHFL_UP(incl, d);
                 incl += lane >= d ? up : 0;
             }
-            const uint64_t line_total = SAMPLE_SHFL(incl, warpSize - 1);
+            const uint64_t line_total = SAMPLE_SHFL(incl, SAMPLE_WARP - 1);
             if (before + line_total > t_in_chunk) { /* the same in every lane */
                 uint64_t running = before + incl - own;
                 if (running <= t_in_chunk && t_in_chunk < running + own) {
@@ -1320,7 +1320,7 @@ __device__ static inline uint32_t warp_sum(uint32_t v)
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
     return __reduce_add_sync(0xffffffffu, v);
 #else
-    for (int d = warpSize / 2; d > 0; d /= 2)
+    for (int d = SAMPLE_WARP / 2; d > 0; d /= 2)
         v += SAMPLE_SHFL_DOWN(v, d);
     return v;
 #endif
@@ -1335,7 +1335,7 @@ __device__ static void add_low_counts(const low_counts &n, uint32_t *low_s)
     for (int k = 0; k < LOW_GROUPS; k++) {
         const uint32_t even = warp_sum(n.g[k] & 0x3F03F03Fu);
         const uint32_t odd = warp_sum((n.g[k] >> 6) & 0x0003F03Fu);
-        if (threadIdx.x % warpSize == 0) {
+        if (threadIdx.x % SAMPLE_WARP == 0) {
             atomicAdd(&low_s[5 * k], even & 0xFFFu);
             atomicAdd(&low_s[5 * k + 1], odd & 0xFFFu);
             atomicAdd(&low_s[5 * k + 2], (even >> 12) & 0xFFFu);
