@@ -66,23 +66,23 @@ def gen_row(gen, seed, args, dtype, r, V):
         scale = 2.0 ** args[0]
         half = 1 << (m - 1)
 
-        def value(x):
+        def value(x, j):
             return ((x >> sh) - half) * scale
     elif gen == 'logits_bell':
         scale = 2.0 ** args[0]
 
-        def value(x):
+        def value(x, j):
             return ((x & 63) + ((x >> 6) & 63) + ((x >> 12) & 63) + ((x >> 18) & 63) - 126) * scale
     elif gen == 'probs_uniform':
         scale = 2.0 ** -m
 
-        def value(x):
+        def value(x, j):
             return (x >> sh) * scale
     elif gen == 'probs_wide':
         D = 14 if dtype == 'f16' else 64
         top = 1 << (m - 1)
 
-        def value(x):
+        def value(x, j):
             return math.ldexp((x >> sh) | top, -m - (x & 63) % D)
     elif gen == 'probs_steps':
         S = args[0]
@@ -95,21 +95,16 @@ def gen_row(gen, seed, args, dtype, r, V):
         Q = args[0]
         assert 1 <= Q <= 16
 
-        def value(x):
+        def value(x, j):
             return (x % Q) * 0.0625
     else:
         raise ValueError(gen)
     philox = spec.philox4x32_10
     out = []
     append = out.append
-    if gen == 'probs_steps':  # the value depends on the element's index too
-        for q in range((V + 3) // 4):
-            for i, x in enumerate(philox(q, r, GEN_WORD2, 0, k0, k1)[:min(4, V - 4 * q)]):
-                append(value(x, 4 * q + i))
-    else:
-        for q in range((V + 3) // 4):
-            for x in philox(q, r, GEN_WORD2, 0, k0, k1)[:min(4, V - 4 * q)]:
-                append(value(x))
+    for q in range((V + 3) // 4):  # value(x, j): element j's word x
+        for i, x in enumerate(philox(q, r, GEN_WORD2, 0, k0, k1)[:min(4, V - 4 * q)]):
+            append(value(x, 4 * q + i))
     # the oracle asserts that every generated value is exact in the dtype
     if dtype == 'f32':
         rf = spec.round_f32
