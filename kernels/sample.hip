@@ -397,52 +397,41 @@ struct scan_acc {
     }
 };
 
-/* The chunk into held (HELD_LINES lines per thread, every load issued before
- * any is used), passing each value to acc.  The row is aligned for wide loads. */
-template <int DT>
-__device__ static void hold_chunk_of(const void *row, int begin, int end, float *held,
-                                     scan_acc &acc)
+/* The chunk [begin, end) into registers, every load issued before any is
+ * used: line l of a thread at begin + 4 * (threadIdx.x + l * BLOCK), elements
+ * past end +0.  The host keeps chunks within 4 * LINES * BLOCK. */
+template <int BLOCK, int LINES>
+__device__ static inline void load_lines(const void *row, int dtype, int begin, int end,
+                                         float v[LINES][4])
 {
-    float v[HELD_LINES][4];
+    const bool wide = dtype == SAMPLE_F32 && ((uintptr_t)row & 15) == 0;
 #pragma unroll
-    for (int l = 0; l < HELD_LINES; l++) {
-        const int i = begin + 4 * ((int)threadIdx.x + l * SAMPLE_FUSED_BLOCK);
-        if (i + 4 <= end) {
-            load4_aligned<DT>(row, i, v[l]);
-        } else {
-            for (int j = 0; j < 4; j++)
-                v[l][j] = i + j < end ? sample_load(row, DT, i + j) : 0.0f;
-        }
-    }
-#pragma unroll
-    for (int l = 0; l < HELD_LINES; l++) {
-        const int i = begin + 4 * ((int)threadIdx.x + l * SAMPLE_FUSED_BLOCK);
-        if (i < end) {
-            *(float4 *)(held + (i - begin)) = make_float4(v[l][0], v[l][1], v[l][2], v[l][3]);
-            for (int j = 0; j < 4; j++)
-                if (i + j < end)
-                    acc(i + j, v[l][j]);
-        }
+    for (int l = 0; l < LINES; l++) {
+        const int i = begin + 4 * ((int)threadIdx.x + l * BLOCK);
+        if (wide && i + 4 <= end)
+            load4_aligned<SAMPLE_F32>(row, i, v[l]);
+        else
+            load4_until(row, dtype, i, end, v[l]);
     }
 }
 
 /* The scan of one chunk: into shared memory where held is not NULL. */
 __device__ static void scan_chunk(const chunk_view &ch, float *held, scan_acc &acc)
 {
-    const uintptr_t quad = ch.dtype == SAMPLE_F32 ? 16 : 8;
     if (!held) {
         for_each_value(ch.row, ch.dtype, ch.begin, ch.end, [&](int i, float v) { acc(i, v); });
-    } else if (((uintptr_t)ch.row & (quad - 1)) != 0) {
-        for (int i = ch.begin + (int)threadIdx.x; i < ch.end; i += (int)blockDim.x) {
-            float v = sample_load(ch.row, ch.dtype, i);
-            held[i - ch.begin] = v;
-            acc(i, v);
-        }
-    } else {
-        switch (ch.dtype) {
-        case SAMPLE_F32: hold_chunk_of<SAMPLE_F32>(ch.row, ch.begin, ch.end, held, acc); break;
-        case SAMPLE_F16: hold_chunk_of<SAMPLE_F16>(ch.row, ch.begin, ch.end, held, acc); break;
-        default: hold_chunk_of<SAMPLE_BF16>(ch.row, ch.begin, ch.end, held, acc); break;
+        return;
+    }
+    float v[HELD_LINES][4];
+    load_lines<SAMPLE_FUSED_BLOCK, HELD_LINES>(ch.row, ch.dtype, ch.begin, ch.end, v);
+#pragma unroll
+    for (int l = 0; l < HELD_LINES; l++) {
+        const int i = ch.begin + 4 * ((int)threadIdx.x + l * SAMPLE_FUSED_BLOCK);
+        if (i < ch.end) {
+            *(float4 *)(held + (i - ch.begin)) = make_float4(v[l][0], v[l][1], v[l][2], v[l][3]);
+            for (int j = 0; j < 4; j++)
+                if (i + j < ch.end)
+                    acc(i + j, v[l][j]);
         }
     }
 }
@@ -1275,24 +1264,6 @@ __device__ static inline bool one_pass(const kcall &c, int r)
         return false;
     const struct sample_row_params p = row_params(c, r);
     return !row_selects(c, p) && !uses_min_p(c, p);
-}
-
-/* The chunk [begin, end) into registers, line l of a thread at begin +
- * 4 * (threadIdx.x + l * BLOCK); elements past end are +0.  The host keeps
- * chunks within 4 * LINES * BLOCK. */
-template <int BLOCK, int LINES>
-__device__ static inline void load_lines(const void *row, int dtype, int begin, int end,
-                                         float v[LINES][4])
-{
-    const bool wide = dtype == SAMPLE_F32 && ((uintptr_t)row & 15) == 0;
-#pragma unroll
-    for (int l = 0; l < LINES; l++) {
-        const int i = begin + 4 * ((int)threadIdx.x + l * BLOCK);
-        if (wide && i + 4 <= end)
-            load4_aligned<SAMPLE_F32>(row, i, v[l]);
-        else
-            load4_until(row, dtype, i, end, v[l]);
-    }
 }
 
 /*
