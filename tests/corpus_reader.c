@@ -304,8 +304,9 @@ uint32_t corpus_generate(const char *gen, uint64_t seed, int64_t arg, uint32_t d
     } else if (strcmp(gen, "probs_uniform") == 0) {
         v = ldexpf((float)u, -m);
     } else if (strcmp(gen, "probs_wide") == 0 || strcmp(gen, "probs_steps") == 0) {
-        int d = strcmp(gen, "probs_wide") == 0 ? (int)((x & 63) % (dtype == 1 ? 14 : 64))
-                                                : (int)(x & 31) + (int)arg * (int)((index / 2048) % 8);
+        int d = gen[6] == 'w' /* probs_wide */
+                    ? (int)((x & 63) % (dtype == 1 ? 14 : 64))
+                    : (int)(x & 31) + (int)arg * (int)((index / 2048) % 8);
         v = ldexpf((float)(u | (1u << (m - 1))), -m - d);
     } else if (strcmp(gen, "probs_ties") == 0) {
         v = ldexpf((float)(x % (uint32_t)arg), -4);
