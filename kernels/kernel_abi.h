@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#define SAMPLE_KERNEL_ABI 6
+#define SAMPLE_KERNEL_ABI 7
 
 /* Threads per block: the fused kernel's, and the other kernels'; multiples of
  * 64 and of 32. */
@@ -29,6 +29,11 @@
 #define SAMPLE_ONCE_LINES 8
 /* Low weight bits a chunk counts for the one-pass mass (see sample.hip). */
 #define SAMPLE_LOW_BITS 20
+/* The one-pass top-k kernel (sample_k_topk): the largest k it takes, and the
+ * most chunks a row may have there (each leaves a list of SAMPLE_TOPK_MAX
+ * slots in cand, and the row's last block holds them all). */
+#define SAMPLE_TOPK_MAX 64
+#define SAMPLE_TOPK_CHUNKS 64
 /* Most candidates one block sorts in shared memory. */
 #define SAMPLE_SORT_MAX 2048
 
@@ -113,7 +118,8 @@ struct sample_kernel_call {
     struct sample_chunk_mass *mass;     /* [batch][nchunks], one-pass rows */
     uint32_t *hist_cnt;        /* [batch][SAMPLE_BUCKETS]: counts, then the candidate
                                   buckets' exact counts and weights; 0 between calls */
-    uint64_t *cand;            /* [batch][vocab] rank keys */
+    uint64_t *cand;            /* [batch][vocab] rank keys; sample_k_topk:
+                                  [batch][nchunks][SAMPLE_TOPK_MAX] p-keys */
 };
 
 #endif /* SAMPLE_KERNEL_ABI_H */

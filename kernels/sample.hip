@@ -1457,6 +1457,450 @@ __device__ static void run_one_pass(const kcall &c, int r, int j, uint64_t *scra
         mass_and_draw(c, r, scratch64);
 }
 
+/* ---- one pass for a small top-k ------------------------------------------------ */
+
+/*
+ * A row of probabilities sampled with top-k, k <= SAMPLE_TOPK_MAX (then top-p
+ * and min-p if asked), is read once too.  Order a row's elements by p-key,
+ * (the bits of p, ~index): larger p first, equal p by smaller index.  Weights
+ * never reorder values (floor(p * 2^(40-E)) is non-decreasing in p), so each
+ * block keeps its chunk's k largest p-keys (block_top_k) without knowing E,
+ * and the row's last block takes the k largest of those lists.  That is the
+ * top-k of SPEC 4.1 unless weights tie where the p-keys do not: where the k-th
+ * value's unit in the last place is worth at least 1 at E (it lies at most 16
+ * octaves below the row's maximum), every value at or above it has an integer
+ * p * 2^(40-E), so weights there tie only where values do, and every value
+ * below it weighs less.  Otherwise (a row so peaked that the k-th token is
+ * 2^16 below the top) the tokens of weight w_k are found again in index order
+ * (topk_ties), in the chunks whose lists hold that weight.  The kept set then
+ * has at most k tokens, so top-p, min-p and the draw take them from shared
+ * memory: no second pass over the row.
+ */
+
+/* Candidates a block ranks at once. */
+#define TOPK_CAP 256
+/* Entries per thread: a chunk's elements, or the last block's list entries
+ * (SAMPLE_TOPK_MAX per chunk, at most SAMPLE_TOPK_CHUNKS chunks).  Their
+ * upper 32 bits wait in shared memory (in registers they would spill). */
+#define TOPK_R (4 * SAMPLE_ONCE_LINES)
+static_assert(SAMPLE_TOPK_MAX * SAMPLE_TOPK_CHUNKS == TOPK_R * SAMPLE_ONCE_BLOCK &&
+                  (SAMPLE_ONCE_BLOCK & (SAMPLE_ONCE_BLOCK - 1)) == 0,
+              "the last block holds every list entry");
+
+struct topk_smem {
+    uint32_t bits[TOPK_R * SAMPLE_ONCE_BLOCK]; /* thread t's entry e at e * blockDim.x + t */
+    uint64_t keys[TOPK_CAP];              /* the candidates */
+    uint64_t best[SAMPLE_TOPK_MAX];       /* the row's k largest p-keys */
+    uint64_t w[SAMPLE_TOPK_MAX];          /* the kept set: weights and indices */
+    uint64_t kept[SAMPLE_TOPK_MAX];
+    uint32_t index[SAMPLE_TOPK_MAX];
+    uint32_t digit[256];
+    uint64_t scan[SCRATCH];
+    uint32_t bound[SAMPLE_ONCE_BLOCK / 32];
+    uint32_t flag[SAMPLE_TOPK_CHUNKS];
+    uint64_t sum;
+    uint32_t answer;
+    kcall call; /* the last block's copy of the kernel's argument */
+};
+
+__device__ static inline uint64_t p_key(uint32_t bits, int i)
+{
+    return ((uint64_t)bits << 32) | (uint32_t)~(uint32_t)i;
+}
+
+__device__ static inline uint32_t warp_max(uint32_t v)
+{
+    for (int d = SAMPLE_WARP / 2; d > 0; d /= 2) {
+        const uint32_t o = SAMPLE_SHFL_DOWN(v, d);
+        v = o > v ? o : v;
+    }
+    return SAMPLE_SHFL(v, 0);
+}
+
+/* Where block (r, j) leaves its list: SAMPLE_TOPK_MAX slots per chunk. */
+__device__ static inline uint64_t *topk_list(const kcall &c, int r, int j)
+{
+    return c.cand + ((size_t)r * c.nchunks + j) * SAMPLE_TOPK_MAX;
+}
+
+/* The entries of chunk j's list: min(k, the chunk's elements). */
+__device__ static inline int topk_list_size(int vocab, int chunk, int j, int k)
+{
+    const int len = vocab - j * chunk < chunk ? vocab - j * chunk : chunk;
+    return len < k ? len : k;
+}
+
+/* Where topk_narrow finds a thread's entries (see block_top_k) again: the
+ * chunk's values in the row, or the chunks' lists in cand. */
+struct chunk_keys {
+    const void *row;
+    int dtype, begin, end;
+
+    __device__ bool get(int e, uint64_t &x) const
+    {
+        const int i = begin + 4 * ((int)threadIdx.x + (e / 4) * SAMPLE_ONCE_BLOCK) + e % 4;
+        if (i >= end)
+            return false;
+        x = p_key(sample_f32_bits(sample_load(row, dtype, i) + 0.0f), i);
+        return true;
+    }
+};
+
+/* The last block's entry e of this thread: a slot of the lists, a different
+ * slot of a different list for each e and each thread (37 and 11 are odd, so
+ * each e maps the threads onto a line of slots one to one).  Lists are
+ * sorted, so giving thread t slot t of every list would make some threads'
+ * largest keys all top slots and others' all bottom ones, and block_top_k's
+ * bound would let most keys through. */
+__device__ static inline int topk_entry(int e)
+{
+    return e * SAMPLE_ONCE_BLOCK + ((37 * (int)threadIdx.x + 11 * e) & (SAMPLE_ONCE_BLOCK - 1));
+}
+
+struct list_keys {
+    const uint64_t *lists;
+    int vocab, chunk, nchunks, k;
+
+    __device__ bool get(int e, uint64_t &x) const
+    {
+        const int q = topk_entry(e), j = q / SAMPLE_TOPK_MAX;
+        if (j >= nchunks || q % SAMPLE_TOPK_MAX >= topk_list_size(vocab, chunk, j, k))
+            return false;
+        x = volatile_load(&lists[q]);
+        return true;
+    }
+};
+
+/*
+ * The fallback of block_top_k where too many keys pass its first bound: a
+ * radix narrowing (8 bits at a time, the bits every key shares skipped) to a
+ * key lo with k <= (keys >= lo) <= TOPK_CAP.  Keys are distinct, so a set of
+ * one key ends it.  It reads the keys from memory, not from the caller's
+ * registers, so that those stay registers on the usual path.
+ */
+template <typename Src>
+__device__ static uint64_t topk_narrow(const Src &src, int k, topk_smem *sm)
+{
+    uint64_t mn = ~(uint64_t)0, mx = 0, x;
+    uint32_t mine = 0;
+    for (int e = 0; e < TOPK_R; e++)
+        if (src.get(e, x)) {
+            mn = x < mn ? x : mn;
+            mx = x > mx ? x : mx;
+            mine++;
+        }
+    mn = ~block_reduce(~mn, max_op(), sm->scan);
+    mx = block_reduce(mx, max_op(), sm->scan);
+    uint64_t count = block_reduce((uint64_t)mine, add_op(), sm->scan);
+    int shift = mn == mx ? 0 : 64 - __clzll((long long)(mn ^ mx));
+    uint64_t prefix = shift >= 64 ? 0 : mx >> shift << shift;
+    uint64_t above = 0, target = (uint64_t)k;
+    while (above + count > TOPK_CAP) {
+        const int width = shift < 8 ? shift : 8;
+        const int next = shift - width;
+        for (int d = threadIdx.x; d < 256; d += blockDim.x)
+            sm->digit[d] = 0;
+        __syncthreads();
+        for (int e = 0; e < TOPK_R; e++)
+            if (src.get(e, x) && in_set(x, prefix, shift))
+                atomicAdd(&sm->digit[(x >> next) & ((1u << width) - 1)], 1u);
+        __syncthreads();
+        if (threadIdx.x == 0) { /* rare: a serial walk from the largest digit */
+            uint64_t run = 0;
+            int d = (1 << width) - 1;
+            while (run + sm->digit[d] < target)
+                run += sm->digit[d--];
+            sm->answer = (uint32_t)d;
+            sm->sum = run;
+        }
+        __syncthreads();
+        const uint32_t d = sm->answer;
+        above += sm->sum;
+        target -= sm->sum;
+        count = sm->digit[d];
+        prefix |= (uint64_t)d << next;
+        shift = next;
+        __syncthreads();
+    }
+    return prefix;
+}
+
+__device__ static __noinline__ uint64_t narrow_chunk(chunk_keys src, int k, topk_smem *sm)
+{
+    return topk_narrow(src, k, sm);
+}
+
+__device__ static __noinline__ uint64_t narrow_lists(list_keys src, int k, topk_smem *sm)
+{
+    return topk_narrow(src, k, sm);
+}
+
+/*
+ * The k (<= SAMPLE_TOPK_MAX) largest of the distinct keys the block's threads
+ * hold, in descending order into out; returns how many (k, or fewer keys).
+ * A thread's entry e is a key where bit e of have is set: sm->bits[e *
+ * blockDim.x + threadIdx.x] its upper 32 bits (0 where not set), top their
+ * largest, key(e) the whole key; narrow() is topk_narrow over the same keys.
+ */
+template <typename Key, typename Narrow>
+__device__ static int block_top_k(uint32_t have, uint32_t top, int k, Key key, Narrow narrow,
+                                  topk_smem *sm, uint64_t *out)
+{
+    const uint32_t *hi = sm->bits + threadIdx.x;
+    const int R = TOPK_R, stride = blockDim.x;
+    const int lane = threadIdx.x % SAMPLE_WARP, warp = threadIdx.x / SAMPLE_WARP;
+    const int warps = blockDim.x / SAMPLE_WARP;
+
+    /* A bound with at least k keys' upper bits at or above it: in each warp
+     * the ceil(k / warps)-th largest of the threads' largest, the least of
+     * those.  Typically a few dozen keys more than k pass it. */
+    const int j = (k + warps - 1) / warps;
+    int ge = 0;
+    for (int l = 0; l < SAMPLE_WARP; l++)
+        ge += SAMPLE_SHFL(top, l) >= top;
+    const uint32_t wb = warp_max(ge >= j ? top : 0);
+    if (lane == 0)
+        sm->bound[warp] = wb;
+    __syncthreads();
+    uint32_t b = sm->bound[0];
+    for (int w = 1; w < warps; w++)
+        b = sm->bound[w] < b ? sm->bound[w] : b;
+
+    uint64_t n = 0, total;
+#pragma unroll
+    for (int e = 0; e < R; e++)
+        n += (have >> e & 1) && hi[e * stride] >= b;
+    uint64_t at = block_exclusive_scan(n, sm->scan, &total);
+    uint64_t lo = (uint64_t)b << 32; /* the candidates: keys >= lo */
+    if (total > TOPK_CAP) {
+        lo = narrow();
+        n = 0;
+#pragma unroll
+        for (int e = 0; e < R; e++)
+            n += (have >> e & 1) && key(e) >= lo;
+        at = block_exclusive_scan(n, sm->scan, &total);
+    }
+    if (n) {
+#pragma unroll
+        for (int e = 0; e < R; e++)
+            if ((have >> e & 1) && hi[e * stride] >= b) {
+                const uint64_t x = key(e);
+                if (x >= lo)
+                    sm->keys[at++] = x;
+            }
+    }
+    __syncthreads();
+    const int m = (int)total;
+    for (int i = threadIdx.x; i < m; i += blockDim.x) {
+        const uint64_t x = sm->keys[i];
+        int rank = 0;
+        for (int q = 0; q < m; q++)
+            rank += sm->keys[q] > x;
+        if (rank < k)
+            out[rank] = x;
+    }
+    __syncthreads();
+    return m < k ? m : k;
+}
+
+/*
+ * The tie case of the last block (see above): best[0 .. a) weigh more than
+ * w_k and stay; the rest of the k become the first tokens of weight w_k in
+ * vocabulary order, found in the chunks whose lists hold that weight (a chunk
+ * whose list does not cannot hide one).
+ */
+__device__ static __noinline__ void topk_ties(const kcall &c, int r, int k, const weigher &weight,
+                                 topk_smem *sm)
+{
+    const uint64_t wk = sm->w[k - 1];
+    const int a = __syncthreads_count(threadIdx.x < (unsigned)k && sm->w[threadIdx.x] > wk);
+    const int need = k - a;
+    for (int j = threadIdx.x; j < c.nchunks; j += blockDim.x)
+        sm->flag[j] = 0;
+    __syncthreads();
+    const uint64_t *lists = topk_list(c, r, 0);
+#pragma unroll 4
+    for (int e = 0; e < TOPK_R; e++) {
+        const int q = threadIdx.x + e * blockDim.x, j = q / SAMPLE_TOPK_MAX;
+        if (j < c.nchunks && q % SAMPLE_TOPK_MAX < topk_list_size(c.vocab, c.chunk, j, k)) {
+            const uint32_t bits = (uint32_t)(volatile_load(&lists[q]) >> 32);
+            if (weight(sample_f32_from_bits(bits)) == wk)
+                sm->flag[j] = 1;
+        }
+    }
+    __syncthreads();
+    const void *row = row_data(c, r);
+    int got = 0;
+    for (int j = 0; j < c.nchunks && got < need; j++) {
+        if (!sm->flag[j])
+            continue;
+        const int end = j * c.chunk + c.chunk < c.vocab ? j * c.chunk + c.chunk : c.vocab;
+        for (int base = j * c.chunk; base < end && got < need; base += 4 * blockDim.x) {
+            const int i = base + 4 * (int)threadIdx.x;
+            float v[4];
+            load4_until(row, c.dtype, i, end, v);
+            uint64_t hits = 0;
+            for (int e = 0; e < 4; e++)
+                hits += i + e < end && weight(v[e]) == wk;
+            uint64_t total;
+            uint64_t pos = got + block_exclusive_scan(hits, sm->scan, &total);
+            for (int e = 0; e < 4; e++)
+                if (i + e < end && weight(v[e]) == wk) {
+                    if (pos < (uint64_t)need) {
+                        sm->index[a + pos] = (uint32_t)(i + e);
+                        sm->w[a + pos] = wk;
+                    }
+                    pos++;
+                }
+            got += (int)total;
+        }
+        __syncthreads();
+    }
+    __syncthreads();
+}
+
+/*
+ * The row's last block, once combine_scan has found E: the row's k largest
+ * p-keys from the chunks' lists, the exact top-k (topk_ties where weights tie
+ * below what the p-keys tell), then top-p, min-p and the draw over them.
+ */
+__device__ static __noinline__ void topk_finish(const kcall &c, int r, topk_smem *sm)
+{
+    struct sample_row_state *s = &c.state[r];
+    const struct sample_row_params p = row_params(c, r);
+    const int k = p.top_k;
+    const uint64_t *lists = topk_list(c, r, 0);
+
+    uint32_t have = 0, top = 0;
+#pragma unroll
+    for (int e = 0; e < TOPK_R; e++) {
+        const int q = topk_entry(e), j = q / SAMPLE_TOPK_MAX;
+        const bool present = j < c.nchunks && q % SAMPLE_TOPK_MAX < topk_list_size(c.vocab, c.chunk, j, k);
+        const uint32_t hi = present ? (uint32_t)(volatile_load(&lists[q]) >> 32) : 0;
+        sm->bits[e * blockDim.x + threadIdx.x] = hi;
+        top = hi > top ? hi : top;
+        have |= (uint32_t)present << e;
+    }
+    auto key = [&](int e) { return volatile_load(&lists[topk_entry(e)]); };
+    const list_keys src = {lists, c.vocab, c.chunk, c.nchunks, k};
+    block_top_k(have, top, k, key, [&]() { return narrow_lists(src, k, sm); }, sm,
+                sm->best); /* k of them: k < V */
+
+    const weigher weight = row_weigher(c, r);
+    const int t = threadIdx.x;
+    if (t < k) {
+        const uint64_t x = sm->best[t];
+        sm->index[t] = ~(uint32_t)x;
+        sm->w[t] = weight(sample_f32_from_bits((uint32_t)(x >> 32)));
+    }
+    __syncthreads();
+    /* The unit in the last place of the k-th value, at E: 2^(ulp - 150 + 40 - E). */
+    const uint32_t kbits = (uint32_t)(sm->best[k - 1] >> 32);
+    const int ulp = (int)(kbits >> 23) > 1 ? (int)(kbits >> 23) : 1;
+    if (ulp - 150 + 40 - volatile_load(&s->exponent) < 0)
+        topk_ties(c, r, k, weight, sm);
+
+    /* SPEC 4 over the k tokens: rank order is weight, then index. */
+    uint64_t w = 0, before = 0;
+    uint32_t id = 0;
+    if (t < k) {
+        w = sm->w[t];
+        id = sm->index[t];
+        for (int q = 0; q < k; q++) {
+            const uint64_t wq = sm->w[q];
+            before += wq > w || (wq == w && sm->index[q] < id) ? wq : 0;
+        }
+    }
+    const uint64_t mass_k = block_reduce(w, add_op(), sm->scan);
+    const bool kept_p = !(p.top_p < 1.0f) || before < sample_ceil_mul(p.top_p, mass_k);
+    const uint64_t kw = t < k && kept_p && w >= volatile_load(&s->theta) ? w : 0;
+    if (t < k)
+        sm->kept[t] = kw;
+    const uint64_t mass = block_reduce(kw, add_op(), sm->scan); /* its barriers order kept */
+    /* SPEC 5: the kept tokens in vocabulary order. */
+    const uint64_t draw = sample_mulhi64(row_draw(c, r), mass);
+    if (kw) {
+        uint64_t through = 0;
+        for (int q = 0; q < k; q++)
+            through += sm->index[q] <= id ? sm->kept[q] : 0;
+        if (through > draw && through - kw <= draw)
+            c.tokens[r] = (int32_t)id;
+    }
+    if (t == 0)
+        s->mode = SAMPLE_MODE_DONE;
+}
+
+/* Block (r, j) of a top-k row: the scan's part, and the chunk's list. */
+__device__ static void run_topk(const kcall &c, int r, int j, topk_smem *sm)
+{
+    const int begin = j * c.chunk;
+    const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+    const size_t at = (size_t)r * c.nchunks + j;
+    float v[SAMPLE_ONCE_LINES][4];
+    load_lines<SAMPLE_ONCE_BLOCK, SAMPLE_ONCE_LINES>(row_data(c, r), c.dtype, begin, end, v);
+
+    /* As the one-pass scan: the largest bit pattern of p + 0 finds faults. */
+    uint32_t have = 0, top = 0;
+    uint32_t *hi = sm->bits + threadIdx.x;
+#pragma unroll
+    for (int l = 0; l < SAMPLE_ONCE_LINES; l++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            const int i = begin + 4 * ((int)threadIdx.x + l * SAMPLE_ONCE_BLOCK) + e;
+            const uint32_t u = i < end ? sample_f32_bits(v[l][e] + 0.0f) : 0;
+            hi[(4 * l + e) * SAMPLE_ONCE_BLOCK] = u;
+            top = u > top ? u : top;
+            have |= (uint32_t)(i < end) << (4 * l + e);
+        }
+    const uint32_t block_top = block_reduce(top, max_op(), (uint32_t *)sm->scan);
+    if (block_top >= 0x7f800000u) { /* p + 0 is p but for -0: the same faults */
+        scan_acc acc = {c.kind, -INFINITY, -1, ~0u};
+#pragma unroll
+        for (int e = 0; e < TOPK_R; e++)
+            if (have >> e & 1)
+                acc(begin + 4 * ((int)threadIdx.x + (e / 4) * SAMPLE_ONCE_BLOCK) + e % 4,
+                    sample_f32_from_bits(hi[e * SAMPLE_ONCE_BLOCK]));
+        const uint32_t first_fault = block_reduce(acc.first_fault, min_op(), (uint32_t *)sm->scan);
+        if (threadIdx.x == 0) {
+            c.part[at] = 0;
+            c.part_fault[at] = first_fault;
+        }
+    } else {
+        if (threadIdx.x == 0) {
+            c.part[at] = (uint64_t)order_bits(sample_f32_from_bits(block_top)) << 32;
+            c.part_fault[at] = ~0u;
+        }
+        auto key = [&](int e) {
+            const int i = begin + 4 * ((int)threadIdx.x + (e / 4) * SAMPLE_ONCE_BLOCK) + e % 4;
+            return p_key(hi[e * SAMPLE_ONCE_BLOCK], i);
+        };
+        const int k = row_params(c, r).top_k;
+        const chunk_keys src = {row_data(c, r), c.dtype, begin, end};
+        block_top_k(have, top, k, key, [&]() { return narrow_chunk(src, k, sm); }, sm,
+                    topk_list(c, r, j));
+    }
+    if (!arrive(c, r, MEET_SCAN))
+        return;
+    combine_scan(c, r, sm->scan, (uint32_t *)sm->keys);
+    /* topk_finish is a call of its own (its registers would spill here); it
+     * takes the argument from shared memory, since a reference to the
+     * kernel's parameter would make every thread copy it to local memory. */
+    if (threadIdx.x == 0)
+        sm->call = c;
+    __syncthreads();
+    if (volatile_load(&c.state[r].mode) == SAMPLE_MODE_SELECT)
+        topk_finish(sm->call, r, sm);
+}
+
+/* Calls whose rows all sample from probabilities with top-k <= SAMPLE_TOPK_MAX
+ * (the host checks), at most SAMPLE_TOPK_CHUNKS chunks of at most
+ * 4 * SAMPLE_ONCE_BLOCK * SAMPLE_ONCE_LINES: one launch at any batch size. */
+extern "C" __global__ void __launch_bounds__(SAMPLE_ONCE_BLOCK, 8) sample_k_topk(kcall c)
+{
+    __shared__ topk_smem sm;
+    run_topk(c, blockIdx.y, blockIdx.x, &sm);
+}
+
 /* ---- the fused kernel ----------------------------------------------------------- */
 
 

@@ -128,6 +128,15 @@ static int one_pass_scan(const struct sample_call *call)
     return has_row_arrays(p) || (!may_select(call) && !(p->min_p > 0.0f));
 }
 
+/* Whether every row is one-pass top-k (sample.hip): probabilities to a token,
+ * one set of parameters with 1 <= k <= SAMPLE_TOPK_MAX and k < V. */
+static int topk_scan(const struct sample_call *call)
+{
+    const sample_params *p = call->params;
+    return call->kind == SAMPLE_PROBS && call->op == SAMPLE_OP_FROM_PROBS && !has_row_arrays(p) &&
+           p->top_k >= 1 && p->top_k <= SAMPLE_TOPK_MAX && p->top_k < call->input->vocab;
+}
+
 /* ---- memory checks for device-pointer calls -------------------------------- */
 
 /*
@@ -218,13 +227,16 @@ static int fits_fused(const struct hip_kernels *kn, int64_t rows, int64_t nchunk
 /* The kernels of a slice: one launch of the fused kernel, or the chain, one
  * kernel per step. */
 static int launch_slice(struct hip_state *s, struct sample_call *call,
-                        struct sample_kernel_call *k, int fused, void *stream)
+                        struct sample_kernel_call *k, int fused, int topk, void *stream)
 {
     const struct hip_kernels *kn = s->kernels;
     const sample_params *p = call->params;
     const int rows = k->batch, nchunks = k->nchunks, threads = SAMPLE_BLOCK;
     int status;
-    if (fused) {
+    if (topk) {
+        status = launch(call, kn->topk, "launching the top-k kernel", nchunks, rows,
+                        SAMPLE_ONCE_BLOCK, k, stream);
+    } else if (fused) {
         /* Flags left by an earlier launch hold its epoch, never this one's. */
         s->epoch = s->epoch + 1 ? s->epoch + 1 : 1;
         k->epoch = s->epoch;
@@ -274,13 +286,18 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
      * Rows all read once need neither: their blocks never wait for each
      * other, so the scan alone runs them, in the fused kernel's many small
      * chunks, at any batch size. */
-    const int once = one_pass_scan(call) && !has_row_arrays(p);
+    const int64_t once_chunk = 4 * SAMPLE_ONCE_BLOCK * SAMPLE_ONCE_LINES;
     int64_t chunk = choose_chunk(vocab, rows, kn->processors, FUSED_BLOCKS_PER_PROCESSOR);
+    const int topk = topk_scan(call) &&
+                     (vocab + once_chunk - 1) / once_chunk <= SAMPLE_TOPK_CHUNKS;
+    const int once = (one_pass_scan(call) && !has_row_arrays(p)) || topk;
     const int fused = !once && fits_fused(kn, rows, (vocab + chunk - 1) / chunk);
     if (!fused && !once)
         chunk = choose_chunk(vocab, rows, kn->processors, CHAIN_BLOCKS_PER_PROCESSOR);
-    if (!fused && one_pass_scan(call) && chunk > 4 * SAMPLE_ONCE_BLOCK * SAMPLE_ONCE_LINES)
-        chunk = 4 * SAMPLE_ONCE_BLOCK * SAMPLE_ONCE_LINES;
+    if (!fused && (one_pass_scan(call) || topk) && chunk > once_chunk)
+        chunk = once_chunk;
+    if (topk && (vocab + chunk - 1) / chunk > SAMPLE_TOPK_CHUNKS)
+        chunk = once_chunk;
     const int nchunks = (int)((vocab + chunk - 1) / chunk);
 
     struct sample_kernel_call k;
@@ -307,7 +324,11 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
     if (one_pass_scan(call))
         TRY(call, "allocating the workspace",
             reserve(&s->mass, n * nchunks * sizeof(struct sample_chunk_mass), 0, stream));
-    if (select) {
+    if (topk) {
+        TRY(call, "allocating the candidate lists",
+            reserve(&s->cand, n * (size_t)nchunks * SAMPLE_TOPK_MAX * sizeof(uint64_t), 0,
+                    stream));
+    } else if (select) {
         TRY(call, "allocating the workspace",
             reserve(&s->hist_cnt, n * SAMPLE_BUCKETS * sizeof(uint32_t), 1, stream));
         TRY(call, "allocating the candidate lists",
@@ -387,7 +408,7 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
         k.offset = p->offset;
     }
 
-    int status = launch_slice(s, call, &k, fused, stream);
+    int status = launch_slice(s, call, &k, fused, topk, stream);
     if (status)
         return status;
 

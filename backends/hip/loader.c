@@ -172,7 +172,7 @@ static int load_device(int device, struct cache_entry *e)
     } fns[] = {{"sample_k_fused", &k->fused},         {"sample_k_scan", &k->scan},
                {"sample_k_histogram", &k->histogram}, {"sample_k_gather", &k->gather},
                {"sample_k_draw", &k->draw},           {"sample_k_write", &k->write},
-               {"sample_k_scan_mass", &k->scan_mass}};
+               {"sample_k_scan_mass", &k->scan_mass}, {"sample_k_topk", &k->topk}};
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
         rc = gpu_module_function(module, fns[i].name, fns[i].slot);
         if (rc) {

@@ -972,10 +972,53 @@ def large_cases():
              .set(2, 0, -0.0).set(2, 20000, -0.0))
     C.append(Case('zeros_2p16', 'probs', 2, 2 ** 16, seed=192, note='every weight 0')
              .gen('const', 0, 0x00000000).set(1, 60000, 2.0 ** -149))
+    # Top-k up to 64 from probabilities: the hip backend reads these rows once
+    # (each block keeps its chunk's k largest values; the last block merges).
+    C.append(Case('topk_2p16', 'probs', 3, 2 ** 16, seed=195, k=50, P=0.9,
+                  note='top-k + top-p, chunks of 2048 and 4096 elements')
+             .gen('probs_steps', 196, 3))
+    C.append(Case('topk_256k', 'probs', 2, V, seed=197, offset=3, k=64, P=0.95, Q=0.002)
+             .gen('probs_wide', 198))
+    C.append(Case('topk_b70', 'probs', 70, 6000, seed=199, k=20, P=0.7,
+                  note='70 rows in one launch; the last chunk holds fewer than k values')
+             .gen('probs_steps', 200, 1))
+    C.append(Case('topk_equal', 'probs', 2, 9000, seed=201, k=33, Q=0.5,
+                  note='16 distinct values: equal probabilities, ranked by index')
+             .gen('probs_ties', 202, 16))
+    C.append(Case('topk_bf16', 'probs', 2, 30000, dtype='bf16', seed=203, k=7, P=0.6)
+             .gen('probs_steps', 204, 13))
+    C.append(Case('topk_faults', 'probs', 2, 2 ** 16, seed=205, k=40,
+                  note='a negative value in row 0 (invalid); row 1 valid')
+             .gen('probs_steps', 206, 2).set(0, 61000, -0.5))
+    C.append(topk_ties_case())
     C.append(Case('probs_2p23', 'probs', 1, MAX_VOCAB, seed=180, offset=1, k=6000000, P=0.75, Q=0.3,
                   note='the largest vocabulary: 2^23 values; top-p binds (L_p < L_m < L_k)')
              .gen('probs_uniform', 181))
     return C
+
+
+def topk_ties_case():
+    """Weights that tie where values do not: 0.5 everywhere, ten values just
+    above 0.5 at 50000.., and 2^19 at 40000.  At E = 20 every 0.5 weighs 2^19
+    and so do the ten (their extra is at most 10/16 of a unit), so top-k 50 keeps the
+    spike and indices 0 .. 48 (equal weights by index), not the ten larger
+    values."""
+    V, k, spike = 2 ** 16, 50, 40000
+    case = Case('topk_floor_ties', 'probs', 1, V, k=k,
+                note='weights that tie where values do not: top-k 50 keeps the spike and\n'
+                'indices 0 .. 48 (0.5), not the ten values just above 0.5 at 50000 ..')
+    case.gen('const', 0, 0x3F000000).set(0, spike, 2.0 ** 19)
+    for q in range(10):
+        case.set(0, 50000 + q, F(0x3F000001 + q))
+    w = spec.probs_weights(case.value_rows()[0])
+    K = spec.kept_set(w, k, 1.0, 0.0)
+    assert (K.wb, K.bi) == (w[0], k - 2)
+    # In the draw indices 0 .. 48 come first; the seed lands on 39 .. 48, which
+    # a top-k that kept the ten larger values instead would not hold.
+    lo, hi = sum(w[:39]), sum(w[:k - 1])
+    seed = next(s for s in range(1 << 24)
+                if lo <= (spec.draw_u64(s, 0, 0) * K.mass) >> 64 < hi)
+    return case.param('seed', seed)
 
 
 def random_cases(count=260):
