@@ -296,7 +296,7 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
         chunk = choose_chunk(vocab, rows, kn->processors, CHAIN_BLOCKS_PER_PROCESSOR);
     if (!fused && (one_pass_scan(call) || topk) && chunk > once_chunk)
         chunk = once_chunk;
-    if (topk && (vocab + chunk - 1) / chunk > SAMPLE_TOPK_CHUNKS)
+    if (topk) /* fewer lists for the last block to merge: faster at small B */
         chunk = once_chunk;
     const int nchunks = (int)((vocab + chunk - 1) / chunk);
 

@@ -975,11 +975,11 @@ def large_cases():
     # Top-k up to 64 from probabilities: the hip backend reads these rows once
     # (each block keeps its chunk's k largest values; the last block merges).
     C.append(Case('topk_2p16', 'probs', 3, 2 ** 16, seed=195, k=50, P=0.9,
-                  note='top-k + top-p, chunks of 2048 and 4096 elements')
+                  note='top-k + top-p: the maxima of blocks of 2048 lie 0 to 21 octaves apart')
              .gen('probs_steps', 196, 3))
     C.append(Case('topk_256k', 'probs', 2, V, seed=197, offset=3, k=64, P=0.95, Q=0.002)
              .gen('probs_wide', 198))
-    C.append(Case('topk_b70', 'probs', 70, 6000, seed=199, k=20, P=0.7,
+    C.append(Case('topk_b70', 'probs', 70, 4096 + 13, seed=199, k=20, P=0.7,
                   note='70 rows in one launch; the last chunk holds fewer than k values')
              .gen('probs_steps', 200, 1))
     C.append(Case('topk_equal', 'probs', 2, 9000, seed=201, k=33, Q=0.5,
