@@ -1500,6 +1500,7 @@ struct topk_smem {
     uint32_t flag[SAMPLE_TOPK_CHUNKS];
     uint64_t sum;
     uint32_t answer;
+    uint32_t count;
     kcall call; /* the last block's copy of the kernel's argument */
 };
 
@@ -1661,35 +1662,40 @@ __device__ static int block_top_k(uint32_t have, uint32_t top, int k, Key key, N
     const uint32_t wb = warp_max(ge >= j ? top : 0);
     if (lane == 0)
         sm->bound[warp] = wb;
+    if (threadIdx.x == 0)
+        sm->count = 0;
     __syncthreads();
     uint32_t b = sm->bound[0];
     for (int w = 1; w < warps; w++)
         b = sm->bound[w] < b ? sm->bound[w] : b;
 
-    uint64_t n = 0, total;
+    /* The candidates (keys >= b << 32) into sm->keys in any order: few, so
+     * one shared counter serves.  Where more than TOPK_CAP pass, narrow()
+     * finds a higher lower end, and the append runs again. */
 #pragma unroll
     for (int e = 0; e < R; e++)
-        n += (have >> e & 1) && hi[e * stride] >= b;
-    uint64_t at = block_exclusive_scan(n, sm->scan, &total);
-    uint64_t lo = (uint64_t)b << 32; /* the candidates: keys >= lo */
+        if ((have >> e & 1) && hi[e * stride] >= b) {
+            const uint32_t at = atomicAdd(&sm->count, 1u);
+            if (at < TOPK_CAP)
+                sm->keys[at] = key(e);
+        }
+    __syncthreads();
+    uint32_t total = sm->count;
     if (total > TOPK_CAP) {
-        lo = narrow();
-        n = 0;
+        const uint64_t lo = narrow();
+        if (threadIdx.x == 0)
+            sm->count = 0;
+        __syncthreads();
 #pragma unroll
         for (int e = 0; e < R; e++)
-            n += (have >> e & 1) && key(e) >= lo;
-        at = block_exclusive_scan(n, sm->scan, &total);
-    }
-    if (n) {
-#pragma unroll
-        for (int e = 0; e < R; e++)
-            if ((have >> e & 1) && hi[e * stride] >= b) {
+            if (have >> e & 1) {
                 const uint64_t x = key(e);
                 if (x >= lo)
-                    sm->keys[at++] = x;
+                    sm->keys[atomicAdd(&sm->count, 1u)] = x; /* at most TOPK_CAP */
             }
+        __syncthreads();
+        total = sm->count;
     }
-    __syncthreads();
     const int m = (int)total;
     for (int i = threadIdx.x; i < m; i += blockDim.x) {
         const uint64_t x = sm->keys[i];
@@ -1840,18 +1846,26 @@ __device__ static void run_topk(const kcall &c, int r, int j, topk_smem *sm)
     load_lines<SAMPLE_ONCE_BLOCK, SAMPLE_ONCE_LINES>(row_data(c, r), c.dtype, begin, end, v);
 
     /* As the one-pass scan: the largest bit pattern of p + 0 finds faults. */
-    uint32_t have = 0, top = 0;
+    uint32_t have = ~0u, top = 0;
     uint32_t *hi = sm->bits + threadIdx.x;
+    if (end - begin == TOPK_R * SAMPLE_ONCE_BLOCK) { /* a whole chunk: no bounds to test */
 #pragma unroll
-    for (int l = 0; l < SAMPLE_ONCE_LINES; l++)
-#pragma unroll
-        for (int e = 0; e < 4; e++) {
-            const int i = begin + 4 * ((int)threadIdx.x + l * SAMPLE_ONCE_BLOCK) + e;
-            const uint32_t u = i < end ? sample_f32_bits(v[l][e] + 0.0f) : 0;
-            hi[(4 * l + e) * SAMPLE_ONCE_BLOCK] = u;
+        for (int e = 0; e < TOPK_R; e++) {
+            const uint32_t u = sample_f32_bits(v[e / 4][e % 4] + 0.0f);
+            hi[e * SAMPLE_ONCE_BLOCK] = u;
             top = u > top ? u : top;
-            have |= (uint32_t)(i < end) << (4 * l + e);
         }
+    } else {
+        have = 0;
+#pragma unroll
+        for (int e = 0; e < TOPK_R; e++) {
+            const int i = begin + 4 * ((int)threadIdx.x + (e / 4) * SAMPLE_ONCE_BLOCK) + e % 4;
+            const uint32_t u = i < end ? sample_f32_bits(v[e / 4][e % 4] + 0.0f) : 0;
+            hi[e * SAMPLE_ONCE_BLOCK] = u;
+            top = u > top ? u : top;
+            have |= (uint32_t)(i < end) << e;
+        }
+    }
     const uint32_t block_top = block_reduce(top, max_op(), (uint32_t *)sm->scan);
     if (block_top >= 0x7f800000u) { /* p + 0 is p but for -0: the same faults */
         scan_acc acc = {c.kind, -INFINITY, -1, ~0u};
