@@ -5,8 +5,11 @@
  * device at once, else a short chain of kernels, one per step (the grid of a
  * large batch); row-valued operations add sample_k_write.  A call whose rows
  * all draw from every weight of a row of probabilities is one launch of
- * sample_k_scan_mass, at any batch size (see "one pass").  Each row is split
- * into chunks, one block per chunk, so that a single row still fills the GPU.
+ * sample_k_scan_mass, at any batch size (see "one pass"); one whose rows all
+ * draw from probabilities with top-k <= SAMPLE_TOPK_MAX (top-p and min-p
+ * after it or not) is one launch of sample_k_topk (see "one pass for a small
+ * top-k").  Each row is split into chunks, one block per chunk, so that a
+ * single row still fills the GPU.
  * The steps, in order:
  *
  *   scan       validity, the maximum and the first maximum's index
@@ -1316,6 +1319,36 @@ __device__ static void add_low_counts(const low_counts &n, uint32_t *low_s)
     }
 }
 
+/*
+ * A one-pass block's part of the scan, from top, the block's largest bit
+ * pattern of p + 0 (which makes -0 +0): a NaN, an infinity or a negative
+ * value is at least that of +infinity; below it, the patterns of
+ * non-negative floats are in their order.  Leaves part and part_fault for
+ * combine_scan (the maximum's index is not needed: no argmax here) and
+ * returns whether the chunk holds a fault; each(acc) then shows acc the
+ * chunk's elements, so that it finds the first fault as the scan does.
+ */
+template <typename Each>
+__device__ static bool one_pass_part(const kcall &c, size_t at, uint32_t top, Each each,
+                                     uint32_t *scratch32)
+{
+    if (top >= 0x7f800000u) {
+        scan_acc acc = {c.kind, -INFINITY, -1, ~0u};
+        each(acc);
+        const uint32_t first_fault = block_reduce(acc.first_fault, min_op(), scratch32);
+        if (threadIdx.x == 0) {
+            c.part[at] = 0;
+            c.part_fault[at] = first_fault;
+        }
+        return true;
+    }
+    if (threadIdx.x == 0) {
+        c.part[at] = (uint64_t)order_bits(sample_f32_from_bits(top)) << 32;
+        c.part_fault[at] = ~0u;
+    }
+    return false;
+}
+
 /* A block's chunk of a one-pass row: the scan's part and part_fault, and the
  * chunk's sample_chunk_mass. */
 template <int BLOCK, int LINES>
@@ -1329,9 +1362,6 @@ __device__ static void scan_mass_step(const kcall &c, int r, int j, int begin, i
     if (threadIdx.x < SAMPLE_LOW_BITS)
         low_s[threadIdx.x] = 0;
 
-    /* The largest bit pattern of p + 0 (which makes -0 +0): a NaN, an
-     * infinity or a negative value is at least that of +infinity; below it,
-     * the patterns of non-negative floats are in their order. */
     uint32_t top = 0;
 #pragma unroll
     for (int l = 0; l < LINES; l++)
@@ -1341,8 +1371,7 @@ __device__ static void scan_mass_step(const kcall &c, int r, int j, int begin, i
             top = u > top ? u : top;
         }
     top = block_reduce(top, max_op(), scratch32);
-    if (top >= 0x7f800000u) { /* a fault: find the first, as the scan does */
-        scan_acc acc = {c.kind, -INFINITY, -1, ~0u};
+    auto each = [&](scan_acc &acc) {
 #pragma unroll
         for (int l = 0; l < LINES; l++)
 #pragma unroll
@@ -1351,21 +1380,12 @@ __device__ static void scan_mass_step(const kcall &c, int r, int j, int begin, i
                 if (i < end)
                     acc(i, v[l][e]);
             }
-        const uint32_t first_fault = block_reduce(acc.first_fault, min_op(), scratch32);
-        if (threadIdx.x == 0) {
-            c.part[at] = 0;
-            c.part_fault[at] = first_fault;
-        }
+    };
+    if (one_pass_part(c, at, top, each, scratch32))
         return;
-    }
 
-    /* The maximum; its index is not needed (no argmax here). */
     const float max = sample_f32_from_bits(top);
     struct sample_chunk_mass *m = &c.mass[at];
-    if (threadIdx.x == 0) {
-        c.part[at] = (uint64_t)order_bits(max) << 32;
-        c.part_fault[at] = ~0u;
-    }
     if (max == 0.0f) {
         if (threadIdx.x == 0)
             m->sum = 0;
@@ -1518,6 +1538,13 @@ __device__ static inline uint32_t warp_max(uint32_t v)
     return SAMPLE_SHFL(v, 0);
 }
 
+/* The element of a top-k block's entry e: line e / 4, its element e % 4 (as
+ * load_lines lays a chunk out). */
+__device__ static inline int once_index(int begin, int e)
+{
+    return begin + 4 * ((int)threadIdx.x + (e / 4) * SAMPLE_ONCE_BLOCK) + e % 4;
+}
+
 /* Where block (r, j) leaves its list: SAMPLE_TOPK_MAX slots per chunk. */
 __device__ static inline uint64_t *topk_list(const kcall &c, int r, int j)
 {
@@ -1539,7 +1566,7 @@ struct chunk_keys {
 
     __device__ bool get(int e, uint64_t &x) const
     {
-        const int i = begin + 4 * ((int)threadIdx.x + (e / 4) * SAMPLE_ONCE_BLOCK) + e % 4;
+        const int i = once_index(begin, e);
         if (i >= end)
             return false;
         x = p_key(sample_f32_bits(sample_load(row, dtype, i) + 0.0f), i);
@@ -1859,7 +1886,7 @@ __device__ static void run_topk(const kcall &c, int r, int j, topk_smem *sm)
         have = 0;
 #pragma unroll
         for (int e = 0; e < TOPK_R; e++) {
-            const int i = begin + 4 * ((int)threadIdx.x + (e / 4) * SAMPLE_ONCE_BLOCK) + e % 4;
+            const int i = once_index(begin, e);
             const uint32_t u = i < end ? sample_f32_bits(v[e / 4][e % 4] + 0.0f) : 0;
             hi[e * SAMPLE_ONCE_BLOCK] = u;
             top = u > top ? u : top;
@@ -1867,25 +1894,15 @@ __device__ static void run_topk(const kcall &c, int r, int j, topk_smem *sm)
         }
     }
     const uint32_t block_top = block_reduce(top, max_op(), (uint32_t *)sm->scan);
-    if (block_top >= 0x7f800000u) { /* p + 0 is p but for -0: the same faults */
-        scan_acc acc = {c.kind, -INFINITY, -1, ~0u};
+    auto each = [&](scan_acc &acc) { /* p + 0 is p but for -0: the same faults */
 #pragma unroll
         for (int e = 0; e < TOPK_R; e++)
             if (have >> e & 1)
-                acc(begin + 4 * ((int)threadIdx.x + (e / 4) * SAMPLE_ONCE_BLOCK) + e % 4,
-                    sample_f32_from_bits(hi[e * SAMPLE_ONCE_BLOCK]));
-        const uint32_t first_fault = block_reduce(acc.first_fault, min_op(), (uint32_t *)sm->scan);
-        if (threadIdx.x == 0) {
-            c.part[at] = 0;
-            c.part_fault[at] = first_fault;
-        }
-    } else {
-        if (threadIdx.x == 0) {
-            c.part[at] = (uint64_t)order_bits(sample_f32_from_bits(block_top)) << 32;
-            c.part_fault[at] = ~0u;
-        }
+                acc(once_index(begin, e), sample_f32_from_bits(hi[e * SAMPLE_ONCE_BLOCK]));
+    };
+    if (!one_pass_part(c, at, block_top, each, (uint32_t *)sm->scan)) {
         auto key = [&](int e) {
-            const int i = begin + 4 * ((int)threadIdx.x + (e / 4) * SAMPLE_ONCE_BLOCK) + e % 4;
+            const int i = once_index(begin, e);
             return p_key(hi[e * SAMPLE_ONCE_BLOCK], i);
         };
         const int k = row_params(c, r).top_k;
