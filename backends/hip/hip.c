@@ -128,13 +128,21 @@ static int one_pass_scan(const struct sample_call *call)
     return has_row_arrays(p) || (!may_select(call) && !(p->min_p > 0.0f));
 }
 
-/* Whether every row is one-pass top-k (sample.hip): probabilities to a token,
- * one set of parameters with 1 <= k <= SAMPLE_TOPK_MAX and k < V. */
-static int topk_scan(const struct sample_call *call)
+/* Whether every row of [row0, row0 + rows) is one-pass top-k (sample.hip):
+ * probabilities to a token, 1 <= k <= SAMPLE_TOPK_MAX and k < V in each row
+ * (the kernel reads each row's parameters; a row whose other parameters are
+ * out of range is reported invalid there, as elsewhere). */
+static int topk_scan(const struct sample_call *call, int64_t row0, int rows)
 {
     const sample_params *p = call->params;
-    return call->kind == SAMPLE_PROBS && call->op == SAMPLE_OP_FROM_PROBS && !has_row_arrays(p) &&
-           p->top_k >= 1 && p->top_k <= SAMPLE_TOPK_MAX && p->top_k < call->input->vocab;
+    if (call->kind != SAMPLE_PROBS || call->op != SAMPLE_OP_FROM_PROBS)
+        return 0;
+    for (int i = 0; i < (p->top_ks ? rows : 1); i++) {
+        const int64_t k = sample_row_top_k(p, row0 + i);
+        if (k < 1 || k > SAMPLE_TOPK_MAX || k >= call->input->vocab)
+            return 0;
+    }
+    return 1;
 }
 
 /* ---- memory checks for device-pointer calls -------------------------------- */
@@ -288,7 +296,7 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
      * chunks, at any batch size. */
     const int64_t once_chunk = 4 * SAMPLE_ONCE_BLOCK * SAMPLE_ONCE_LINES;
     int64_t chunk = choose_chunk(vocab, rows, kn->processors, FUSED_BLOCKS_PER_PROCESSOR);
-    const int topk = topk_scan(call) &&
+    const int topk = topk_scan(call, row0, rows) &&
                      (vocab + once_chunk - 1) / once_chunk <= SAMPLE_TOPK_CHUNKS;
     const int once = (one_pass_scan(call) && !has_row_arrays(p)) || topk;
     const int fused = !once && fits_fused(kn, rows, (vocab + chunk - 1) / chunk);

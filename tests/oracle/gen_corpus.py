@@ -990,6 +990,12 @@ def large_cases():
     C.append(Case('topk_faults', 'probs', 2, 2 ** 16, seed=205, k=40,
                   note='a negative value in row 0 (invalid); row 1 valid')
              .gen('probs_steps', 206, 2).set(0, 61000, -0.5))
+    C.append(Case('topk_rows', 'probs', 6, 30000, seed=[7, 8, 9, 10, 11, 12],
+                  offset=[0, 1, 2, 3, 4, 2 ** 33], k=[1, 7, 64, 33, 50, 20],
+                  P=[1.0, 0.5, 0.9, 0.95, 1.5, 0.8], Q=[0.0, 0.1, 0.0, 0.01, 0.0, 0.2],
+                  note='per-row parameters, every k in 1 .. 64 (one top-k launch on the GPU);\n'
+                  "row 4's top-p is out of range")
+             .gen('probs_steps', 207, 2))
     C.append(topk_ties_case())
     C.append(Case('probs_2p23', 'probs', 1, MAX_VOCAB, seed=180, offset=1, k=6000000, P=0.75, Q=0.3,
                   note='the largest vocabulary: 2^23 values; top-p binds (L_p < L_m < L_k)')
