@@ -81,6 +81,13 @@ __device__ static inline uint64_t row_draw(const kcall &c, int r)
     return c.rows ? c.rows[r].draw : sample_draw_u64(c.seed, c.offset, (uint64_t)(c.row0 + r));
 }
 
+/* The end of chunk j of a row: [j * chunk, chunk_end) are its elements. */
+__device__ static inline int chunk_end(const kcall &c, int j)
+{
+    const int begin = j * c.chunk;
+    return begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+}
+
 /* Four elements of a row of type DT from element i, whose address is a
  * multiple of four elements: one 16-byte (float32) or 8-byte load. */
 template <int DT> __device__ static inline void load4_aligned(const void *row, int i, float v[4])
@@ -817,6 +824,15 @@ __device__ static selected pick_sorted(uint32_t count, uint64_t target, bool by_
     return s;
 }
 
+/* Where a radix narrowing over keys lo .. hi starts: the bits above the
+ * returned shift are the same in every key (prefix), the rest are not. */
+__device__ static inline int common_prefix(uint64_t lo, uint64_t hi, uint64_t *prefix)
+{
+    const int shift = lo == hi ? 0 : 64 - __clzll((long long)(lo ^ hi));
+    *prefix = shift >= 64 ? 0 : hi >> shift << shift;
+    return shift;
+}
+
 /* The same on a list too long to sort: narrow the set 8 key bits at a time
  * (MSB first, a count-and-weight histogram per step) until it fits.  The bits
  * every key shares are skipped first, so that no step puts every key in one
@@ -834,8 +850,8 @@ __device__ static selected pick_narrowing(const uint64_t *list, uint32_t n, key_
     }
     lo = ~block_reduce(~lo, max_op(), sm->buf);
     hi = block_reduce(hi, max_op(), sm->buf);
-    int shift = lo == hi ? 0 : 64 - __clzll((long long)(lo ^ hi));
-    uint64_t prefix = shift >= 64 ? 0 : hi >> shift << shift, above = 0;
+    uint64_t prefix, above = 0;
+    int shift = common_prefix(lo, hi, &prefix);
     uint32_t count = set.count;
     while (count > SAMPLE_SORT_MAX) {
         const int width = shift < 8 ? shift : 8;
@@ -1158,7 +1174,7 @@ __device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_
     }
     __syncthreads();
     const int64_t cbegin = where[0] * c.chunk;
-    const int64_t cend = cbegin + c.chunk < c.vocab ? cbegin + c.chunk : c.vocab;
+    const int64_t cend = chunk_end(c, (int)where[0]);
     const uint64_t t_in_chunk = t - (uint64_t)where[1];
 
     /* In vocabulary order inside the chunk: the first token whose running kept
@@ -1447,9 +1463,7 @@ __device__ static void mass_and_draw(const kcall &c, int r, uint64_t *buf)
         for (int j = 0; j < c.nchunks; j++) {
             if (volatile_load(&part[j]) != again)
                 continue;
-            const int begin = j * c.chunk;
-            const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
-            const chunk_view ch = {row_data(c, r), c.dtype, begin, end, NULL};
+            const chunk_view ch = {row_data(c, r), c.dtype, j * c.chunk, chunk_end(c, j), NULL};
             mass_chunk(c, r, j, ch, weight, 0, buf);
         }
     }
@@ -1464,8 +1478,7 @@ template <int BLOCK, int LINES>
 __device__ static void run_one_pass(const kcall &c, int r, int j, uint64_t *scratch64,
                                     uint32_t *scratch32)
 {
-    const int begin = j * c.chunk;
-    const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+    const int begin = j * c.chunk, end = chunk_end(c, j);
     float v[LINES][4];
     load_lines<BLOCK, LINES>(row_data(c, r), c.dtype, begin, end, v);
     scan_mass_step<BLOCK, LINES>(c, r, j, begin, end, v, scratch64, scratch32);
@@ -1508,7 +1521,7 @@ static_assert(SAMPLE_TOPK_MAX * SAMPLE_TOPK_CHUNKS == TOPK_R * SAMPLE_ONCE_BLOCK
               "the last block holds every list entry");
 
 struct topk_smem {
-    uint32_t bits[TOPK_R * SAMPLE_ONCE_BLOCK]; /* thread t's entry e at e * blockDim.x + t */
+    uint32_t bits[TOPK_R * SAMPLE_ONCE_BLOCK]; /* thread t's entry e at e * SAMPLE_ONCE_BLOCK + t */
     uint64_t keys[TOPK_CAP];              /* the candidates */
     uint64_t best[SAMPLE_TOPK_MAX];       /* the row's k largest p-keys */
     uint64_t w[SAMPLE_TOPK_MAX];          /* the kept set: weights and indices */
@@ -1529,13 +1542,18 @@ __device__ static inline uint64_t p_key(uint32_t bits, int i)
     return ((uint64_t)bits << 32) | (uint32_t)~(uint32_t)i;
 }
 
+/* The largest over a warp's lanes, in every lane (as warp_sum, REDUX on sm_80+). */
 __device__ static inline uint32_t warp_max(uint32_t v)
 {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    return __reduce_max_sync(0xffffffffu, v);
+#else
     for (int d = SAMPLE_WARP / 2; d > 0; d /= 2) {
         const uint32_t o = SAMPLE_SHFL_DOWN(v, d);
         v = o > v ? o : v;
     }
     return SAMPLE_SHFL(v, 0);
+#endif
 }
 
 /* The element of a top-k block's entry e: line e / 4, its element e % 4 (as
@@ -1589,10 +1607,18 @@ struct list_keys {
     const uint64_t *lists;
     int vocab, chunk, nchunks, k;
 
-    __device__ bool get(int e, uint64_t &x) const
+    /* Entry e's slot (list slot / SAMPLE_TOPK_MAX, entry slot % it), or -1
+     * where that slot holds nothing. */
+    __device__ int slot(int e) const
     {
         const int q = topk_entry(e), j = q / SAMPLE_TOPK_MAX;
-        if (j >= nchunks || q % SAMPLE_TOPK_MAX >= topk_list_size(vocab, chunk, j, k))
+        return j < nchunks && q % SAMPLE_TOPK_MAX < topk_list_size(vocab, chunk, j, k) ? q : -1;
+    }
+
+    __device__ bool get(int e, uint64_t &x) const
+    {
+        const int q = slot(e);
+        if (q < 0)
             return false;
         x = volatile_load(&lists[q]);
         return true;
@@ -1620,9 +1646,8 @@ __device__ static uint64_t topk_narrow(const Src &src, int k, topk_smem *sm)
     mn = ~block_reduce(~mn, max_op(), sm->scan);
     mx = block_reduce(mx, max_op(), sm->scan);
     uint64_t count = block_reduce((uint64_t)mine, add_op(), sm->scan);
-    int shift = mn == mx ? 0 : 64 - __clzll((long long)(mn ^ mx));
-    uint64_t prefix = shift >= 64 ? 0 : mx >> shift << shift;
-    uint64_t above = 0, target = (uint64_t)k;
+    uint64_t prefix, above = 0, target = (uint64_t)k;
+    int shift = common_prefix(mn, mx, &prefix);
     while (above + count > TOPK_CAP) {
         const int width = shift < 8 ? shift : 8;
         const int next = shift - width;
@@ -1665,17 +1690,17 @@ __device__ static __noinline__ uint64_t narrow_lists(list_keys src, int k, topk_
 
 /*
  * The k (<= SAMPLE_TOPK_MAX) largest of the distinct keys the block's threads
- * hold, in descending order into out; returns how many (k, or fewer keys).
+ * hold (all of them where fewer), in descending order into out.
  * A thread's entry e is a key where bit e of have is set: sm->bits[e *
- * blockDim.x + threadIdx.x] its upper 32 bits (0 where not set), top their
+ * SAMPLE_ONCE_BLOCK + threadIdx.x] its upper 32 bits (0 where not set), top their
  * largest, key(e) the whole key; narrow() is topk_narrow over the same keys.
  */
 template <typename Key, typename Narrow>
-__device__ static int block_top_k(uint32_t have, uint32_t top, int k, Key key, Narrow narrow,
-                                  topk_smem *sm, uint64_t *out)
+__device__ static void block_top_k(uint32_t have, uint32_t top, int k, Key key, Narrow narrow,
+                                   topk_smem *sm, uint64_t *out)
 {
     const uint32_t *hi = sm->bits + threadIdx.x;
-    const int R = TOPK_R, stride = blockDim.x;
+    const int R = TOPK_R, stride = SAMPLE_ONCE_BLOCK;
     const int lane = threadIdx.x % SAMPLE_WARP, warp = threadIdx.x / SAMPLE_WARP;
     const int warps = blockDim.x / SAMPLE_WARP;
 
@@ -1733,7 +1758,6 @@ __device__ static int block_top_k(uint32_t have, uint32_t top, int k, Key key, N
             out[rank] = x;
     }
     __syncthreads();
-    return m < k ? m : k;
 }
 
 /*
@@ -1742,24 +1766,21 @@ __device__ static int block_top_k(uint32_t have, uint32_t top, int k, Key key, N
  * vocabulary order, found in the chunks whose lists hold that weight (a chunk
  * whose list does not cannot hide one).
  */
-__device__ static __noinline__ void topk_ties(const kcall &c, int r, int k, const weigher &weight,
-                                 topk_smem *sm)
+__device__ static __noinline__ void topk_ties(const kcall &c, int r, const list_keys &src,
+                                              const weigher &weight, topk_smem *sm)
 {
+    const int k = src.k;
     const uint64_t wk = sm->w[k - 1];
     const int a = __syncthreads_count(threadIdx.x < (unsigned)k && sm->w[threadIdx.x] > wk);
     const int need = k - a;
     for (int j = threadIdx.x; j < c.nchunks; j += blockDim.x)
         sm->flag[j] = 0;
     __syncthreads();
-    const uint64_t *lists = topk_list(c, r, 0);
 #pragma unroll 4
     for (int e = 0; e < TOPK_R; e++) {
-        const int q = threadIdx.x + e * blockDim.x, j = q / SAMPLE_TOPK_MAX;
-        if (j < c.nchunks && q % SAMPLE_TOPK_MAX < topk_list_size(c.vocab, c.chunk, j, k)) {
-            const uint32_t bits = (uint32_t)(volatile_load(&lists[q]) >> 32);
-            if (weight(sample_f32_from_bits(bits)) == wk)
-                sm->flag[j] = 1;
-        }
+        const int q = src.slot(e);
+        if (q >= 0 && weight(sample_f32_from_bits((uint32_t)(volatile_load(&src.lists[q]) >> 32))) == wk)
+            sm->flag[q / SAMPLE_TOPK_MAX] = 1;
     }
     __syncthreads();
     const void *row = row_data(c, r);
@@ -1767,18 +1788,21 @@ __device__ static __noinline__ void topk_ties(const kcall &c, int r, int k, cons
     for (int j = 0; j < c.nchunks && got < need; j++) {
         if (!sm->flag[j])
             continue;
-        const int end = j * c.chunk + c.chunk < c.vocab ? j * c.chunk + c.chunk : c.vocab;
+        const int end = chunk_end(c, j);
         for (int base = j * c.chunk; base < end && got < need; base += 4 * blockDim.x) {
             const int i = base + 4 * (int)threadIdx.x;
             float v[4];
             load4_until(row, c.dtype, i, end, v);
+            bool hit[4];
             uint64_t hits = 0;
-            for (int e = 0; e < 4; e++)
-                hits += i + e < end && weight(v[e]) == wk;
+            for (int e = 0; e < 4; e++) {
+                hit[e] = i + e < end && weight(v[e]) == wk;
+                hits += hit[e];
+            }
             uint64_t total;
             uint64_t pos = got + block_exclusive_scan(hits, sm->scan, &total);
             for (int e = 0; e < 4; e++)
-                if (i + e < end && weight(v[e]) == wk) {
+                if (hit[e]) {
                     if (pos < (uint64_t)need) {
                         sm->index[a + pos] = (uint32_t)(i + e);
                         sm->w[a + pos] = wk;
@@ -1802,20 +1826,18 @@ __device__ static __noinline__ void topk_finish(const kcall &c, int r, topk_smem
     struct sample_row_state *s = &c.state[r];
     const struct sample_row_params p = row_params(c, r);
     const int k = p.top_k;
-    const uint64_t *lists = topk_list(c, r, 0);
+    const list_keys src = {topk_list(c, r, 0), c.vocab, c.chunk, c.nchunks, k};
 
     uint32_t have = 0, top = 0;
 #pragma unroll
     for (int e = 0; e < TOPK_R; e++) {
-        const int q = topk_entry(e), j = q / SAMPLE_TOPK_MAX;
-        const bool present = j < c.nchunks && q % SAMPLE_TOPK_MAX < topk_list_size(c.vocab, c.chunk, j, k);
-        const uint32_t hi = present ? (uint32_t)(volatile_load(&lists[q]) >> 32) : 0;
-        sm->bits[e * blockDim.x + threadIdx.x] = hi;
+        const int q = src.slot(e);
+        const uint32_t hi = q >= 0 ? (uint32_t)(volatile_load(&src.lists[q]) >> 32) : 0;
+        sm->bits[e * SAMPLE_ONCE_BLOCK + threadIdx.x] = hi;
         top = hi > top ? hi : top;
-        have |= (uint32_t)present << e;
+        have |= (uint32_t)(q >= 0) << e;
     }
-    auto key = [&](int e) { return volatile_load(&lists[topk_entry(e)]); };
-    const list_keys src = {lists, c.vocab, c.chunk, c.nchunks, k};
+    auto key = [&](int e) { return volatile_load(&src.lists[topk_entry(e)]); };
     block_top_k(have, top, k, key, [&]() { return narrow_lists(src, k, sm); }, sm,
                 sm->best); /* k of them: k < V */
 
@@ -1831,7 +1853,7 @@ __device__ static __noinline__ void topk_finish(const kcall &c, int r, topk_smem
     const uint32_t kbits = (uint32_t)(sm->best[k - 1] >> 32);
     const int ulp = (int)(kbits >> 23) > 1 ? (int)(kbits >> 23) : 1;
     if (ulp - 150 + 40 - volatile_load(&s->exponent) < 0)
-        topk_ties(c, r, k, weight, sm);
+        topk_ties(c, r, src, weight, sm);
 
     /* SPEC 4 over the k tokens: rank order is weight, then index. */
     uint64_t w = 0, before = 0;
@@ -1866,8 +1888,7 @@ __device__ static __noinline__ void topk_finish(const kcall &c, int r, topk_smem
 /* Block (r, j) of a top-k row: the scan's part, and the chunk's list. */
 __device__ static void run_topk(const kcall &c, int r, int j, topk_smem *sm)
 {
-    const int begin = j * c.chunk;
-    const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+    const int begin = j * c.chunk, end = chunk_end(c, j);
     const size_t at = (size_t)r * c.nchunks + j;
     float v[SAMPLE_ONCE_LINES][4];
     load_lines<SAMPLE_ONCE_BLOCK, SAMPLE_ONCE_LINES>(row_data(c, r), c.dtype, begin, end, v);
@@ -1940,8 +1961,7 @@ __device__ static void run_chunk(const kcall &c, int r, int j, float *held, sele
                                  uint32_t *cnt, uint64_t *scratch64, uint32_t *scratch32)
 {
     struct sample_row_state *s = &c.state[r];
-    const int begin = j * c.chunk;
-    const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+    const int begin = j * c.chunk, end = chunk_end(c, j);
     chunk_view ch = {row_data(c, r), c.dtype, begin, end, NULL};
 
     /* The host keeps the fused kernel's chunks within SAMPLE_CHUNK_MAX. */
@@ -2018,8 +2038,7 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_FUSED_BLOCK, 4) sample_k_fus
  */
 __device__ static inline chunk_view indexed_chunk(const kcall &c)
 {
-    const int begin = blockIdx.x * c.chunk;
-    const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+    const int begin = blockIdx.x * c.chunk, end = chunk_end(c, blockIdx.x);
     chunk_view ch = {row_data(c, blockIdx.y), c.dtype, begin, end, NULL};
     return ch;
 }
@@ -2095,8 +2114,7 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_write(kcall 
     const struct sample_row_state *s = &c.state[r];
     const void *row = row_data(c, r);
     float *out = c.out + (size_t)r * (size_t)c.out_stride;
-    const int begin = blockIdx.x * c.chunk;
-    const int end = begin + c.chunk < c.vocab ? begin + c.chunk : c.vocab;
+    const int begin = blockIdx.x * c.chunk, end = chunk_end(c, blockIdx.x);
 
     if (s->mode != SAMPLE_MODE_KEPT && s->mode != SAMPLE_MODE_DRAWN) {
         for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x)

@@ -128,18 +128,24 @@ static int one_pass_scan(const struct sample_call *call)
     return has_row_arrays(p) || (!may_select(call) && !(p->min_p > 0.0f));
 }
 
+/* The one-pass kernels' chunk: SAMPLE_ONCE_LINES lines of four per thread. */
+#define ONCE_CHUNK (4 * SAMPLE_ONCE_BLOCK * SAMPLE_ONCE_LINES)
+
 /* Whether every row of [row0, row0 + rows) is one-pass top-k (sample.hip):
  * probabilities to a token, 1 <= k <= SAMPLE_TOPK_MAX and k < V in each row
  * (the kernel reads each row's parameters; a row whose other parameters are
- * out of range is reported invalid there, as elsewhere). */
+ * out of range is reported invalid there, as elsewhere), and a row's lists
+ * fit the last block (at most SAMPLE_TOPK_CHUNKS chunks of ONCE_CHUNK). */
 static int topk_scan(const struct sample_call *call, int64_t row0, int rows)
 {
     const sample_params *p = call->params;
-    if (call->kind != SAMPLE_PROBS || call->op != SAMPLE_OP_FROM_PROBS)
+    const int64_t vocab = call->input->vocab;
+    if (call->kind != SAMPLE_PROBS || call->op != SAMPLE_OP_FROM_PROBS ||
+        (vocab + ONCE_CHUNK - 1) / ONCE_CHUNK > SAMPLE_TOPK_CHUNKS)
         return 0;
     for (int i = 0; i < (p->top_ks ? rows : 1); i++) {
         const int64_t k = sample_row_top_k(p, row0 + i);
-        if (k < 1 || k > SAMPLE_TOPK_MAX || k >= call->input->vocab)
+        if (k < 1 || k > SAMPLE_TOPK_MAX || k >= vocab)
             return 0;
     }
     return 1;
@@ -293,19 +299,16 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
     /* Chunks: the fused kernel's where the slice fits it, else the chain's.
      * Rows all read once need neither: their blocks never wait for each
      * other, so the scan alone runs them, in the fused kernel's many small
-     * chunks, at any batch size. */
-    const int64_t once_chunk = 4 * SAMPLE_ONCE_BLOCK * SAMPLE_ONCE_LINES;
+     * chunks (at most ONCE_CHUNK), at any batch size.  The top-k kernel
+     * always takes ONCE_CHUNK: fewer lists for the last block to merge. */
+    const int topk = topk_scan(call, row0, rows);
+    const int once = topk || (one_pass_scan(call) && !has_row_arrays(p));
     int64_t chunk = choose_chunk(vocab, rows, kn->processors, FUSED_BLOCKS_PER_PROCESSOR);
-    const int topk = topk_scan(call, row0, rows) &&
-                     (vocab + once_chunk - 1) / once_chunk <= SAMPLE_TOPK_CHUNKS;
-    const int once = (one_pass_scan(call) && !has_row_arrays(p)) || topk;
     const int fused = !once && fits_fused(kn, rows, (vocab + chunk - 1) / chunk);
     if (!fused && !once)
         chunk = choose_chunk(vocab, rows, kn->processors, CHAIN_BLOCKS_PER_PROCESSOR);
-    if (!fused && (one_pass_scan(call) || topk) && chunk > once_chunk)
-        chunk = once_chunk;
-    if (topk) /* fewer lists for the last block to merge: faster at small B */
-        chunk = once_chunk;
+    if (topk || (!fused && one_pass_scan(call) && chunk > ONCE_CHUNK))
+        chunk = ONCE_CHUNK;
     const int nchunks = (int)((vocab + chunk - 1) / chunk);
 
     struct sample_kernel_call k;
