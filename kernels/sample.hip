@@ -271,6 +271,16 @@ __device__ static T block_reduce(T v, Op op, T *scratch)
     return v;
 }
 
+/* The sum of v over lanes 0 .. lane of the warp (an inclusive scan). */
+template <typename T> __device__ static inline T warp_inclusive_sum(T v, int lane)
+{
+    for (int d = 1; d < SAMPLE_WARP; d *= 2) {
+        const T up = SAMPLE_SHFL_UP(v, d);
+        v += lane >= d ? up : 0;
+    }
+    return v;
+}
+
 /* Exclusive prefix sum of v over the block's threads in index order; scratch
  * holds one entry per warp and one more.  *total (optional) receives the sum
  * over all threads. */
@@ -278,11 +288,7 @@ __device__ static uint64_t block_exclusive_scan(uint64_t v, uint64_t *scratch, u
 {
     const int lane = threadIdx.x % SAMPLE_WARP, warp = threadIdx.x / SAMPLE_WARP;
     const int warps = blockDim.x / SAMPLE_WARP;
-    uint64_t inclusive = v;
-    for (int d = 1; d < SAMPLE_WARP; d *= 2) {
-        uint64_t up = SAMPLE_SHFL_UP(inclusive, d);
-        inclusive += lane >= d ? up : 0;
-    }
+    const uint64_t inclusive = warp_inclusive_sum(v, lane);
     if (lane == SAMPLE_WARP - 1)
         scratch[warp] = inclusive;
     __syncthreads();
@@ -1221,11 +1227,7 @@ __device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_
                 w[e] = i + e < whi ? kept_weight(v[a][e], weight, bound, i + e) : 0;
                 own += w[e];
             }
-            uint64_t incl = own;
-            for (int d = 1; d < SAMPLE_WARP; d *= 2) {
-                uint64_t up = SAMPLE_SHFL_UP(incl, d);
-                incl += lane >= d ? up : 0;
-            }
+            const uint64_t incl = warp_inclusive_sum(own, lane);
             const uint64_t line_total = SAMPLE_SHFL(incl, SAMPLE_WARP - 1);
             if (before + line_total > t_in_chunk) { /* the same in every lane */
                 uint64_t running = before + incl - own;
@@ -1688,6 +1690,22 @@ __device__ static __noinline__ uint64_t narrow_lists(list_keys src, int k, topk_
     return topk_narrow(src, k, sm);
 }
 
+/* Appends key(e) for each bit e of pass to sm->keys (those past TOPK_CAP
+ * are only counted): one shared atomic per warp, each lane's keys at its
+ * offset in the warp's run. */
+template <typename Key>
+__device__ static inline void append_keys(uint32_t pass, int lane, Key key, topk_smem *sm)
+{
+    const uint32_t n = __popc(pass), incl = warp_inclusive_sum(n, lane);
+    uint32_t at = 0;
+    if (lane == SAMPLE_WARP - 1 && incl)
+        at = atomicAdd(&sm->count, incl);
+    at = SAMPLE_SHFL(at, SAMPLE_WARP - 1) + incl - n;
+    for (; pass; pass &= pass - 1, at++)
+        if (at < TOPK_CAP)
+            sm->keys[at] = key(__ffs(pass) - 1);
+}
+
 /*
  * The k (<= SAMPLE_TOPK_MAX) largest of the distinct keys the block's threads
  * hold (all of them where fewer), in descending order into out.
@@ -1702,7 +1720,7 @@ __device__ static void block_top_k(uint32_t have, uint32_t top, int k, Key key, 
     const uint32_t *hi = sm->bits + threadIdx.x;
     const int R = TOPK_R, stride = SAMPLE_ONCE_BLOCK;
     const int lane = threadIdx.x % SAMPLE_WARP, warp = threadIdx.x / SAMPLE_WARP;
-    const int warps = blockDim.x / SAMPLE_WARP;
+    const int warps = SAMPLE_ONCE_BLOCK / SAMPLE_WARP;
 
     /* A bound with at least k keys' upper bits at or above it: in each warp
      * the ceil(k / warps)-th largest of the threads' largest, the least of
@@ -1724,13 +1742,11 @@ __device__ static void block_top_k(uint32_t have, uint32_t top, int k, Key key, 
     /* The candidates (keys >= b << 32) into sm->keys in any order: few, so
      * one shared counter serves.  Where more than TOPK_CAP pass, narrow()
      * finds a higher lower end, and the append runs again. */
+    uint32_t pass = 0;
 #pragma unroll
     for (int e = 0; e < R; e++)
-        if ((have >> e & 1) && hi[e * stride] >= b) {
-            const uint32_t at = atomicAdd(&sm->count, 1u);
-            if (at < TOPK_CAP)
-                sm->keys[at] = key(e);
-        }
+        pass |= (uint32_t)(hi[e * stride] >= b) << e;
+    append_keys(pass & have, lane, key, sm);
     __syncthreads();
     uint32_t total = sm->count;
     if (total > TOPK_CAP) {
@@ -1738,13 +1754,11 @@ __device__ static void block_top_k(uint32_t have, uint32_t top, int k, Key key, 
         if (threadIdx.x == 0)
             sm->count = 0;
         __syncthreads();
+        pass = 0;
 #pragma unroll
         for (int e = 0; e < R; e++)
-            if (have >> e & 1) {
-                const uint64_t x = key(e);
-                if (x >= lo)
-                    sm->keys[atomicAdd(&sm->count, 1u)] = x; /* at most TOPK_CAP */
-            }
+            pass |= (uint32_t)((have >> e & 1) && key(e) >= lo) << e;
+        append_keys(pass, lane, key, sm); /* at most TOPK_CAP */
         __syncthreads();
         total = sm->count;
     }
