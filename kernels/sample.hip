@@ -1842,14 +1842,26 @@ __device__ static __noinline__ void topk_finish(const kcall &c, int r, topk_smem
     const int k = p.top_k;
     const list_keys src = {topk_list(c, r, 0), c.vocab, c.chunk, c.nchunks, k};
 
+    /* The entries' upper halves (the 32-bit word at +1: GPUs are little-
+     * endian), sixteen loads in flight before any is used: the last block
+     * waits for one L2 round trip per sixteen entries, not one per few. */
     uint32_t have = 0, top = 0;
+    constexpr int G = 16;
+    static_assert(TOPK_R % G == 0, "whole groups");
 #pragma unroll
-    for (int e = 0; e < TOPK_R; e++) {
-        const int q = src.slot(e);
-        const uint32_t hi = q >= 0 ? (uint32_t)(volatile_load(&src.lists[q]) >> 32) : 0;
-        sm->bits[e * SAMPLE_ONCE_BLOCK + threadIdx.x] = hi;
-        top = hi > top ? hi : top;
-        have |= (uint32_t)(q >= 0) << e;
+    for (int e0 = 0; e0 < TOPK_R; e0 += G) {
+        uint32_t h[G];
+#pragma unroll
+        for (int i = 0; i < G; i++) {
+            const int q = src.slot(e0 + i);
+            h[i] = q >= 0 ? volatile_load((const uint32_t *)&src.lists[q] + 1) : 0;
+            have |= (uint32_t)(q >= 0) << (e0 + i);
+        }
+#pragma unroll
+        for (int i = 0; i < G; i++) {
+            sm->bits[(e0 + i) * SAMPLE_ONCE_BLOCK + threadIdx.x] = h[i];
+            top = h[i] > top ? h[i] : top;
+        }
     }
     auto key = [&](int e) { return volatile_load(&src.lists[topk_entry(e)]); };
     block_top_k(have, top, k, key, [&]() { return narrow_lists(src, k, sm); }, sm,
@@ -1875,9 +1887,12 @@ __device__ static __noinline__ void topk_finish(const kcall &c, int r, topk_smem
     if (t < k) {
         w = sm->w[t];
         id = sm->index[t];
+        /* Branch-free, both loads unconditional: the loop pipelines. */
+#pragma unroll 4
         for (int q = 0; q < k; q++) {
             const uint64_t wq = sm->w[q];
-            before += wq > w || (wq == w && sm->index[q] < id) ? wq : 0;
+            const uint32_t iq = sm->index[q];
+            before += (wq > w) | ((wq == w) & (iq < id)) ? wq : 0;
         }
     }
     const uint64_t mass_k = block_reduce(w, add_op(), sm->scan);
