@@ -219,13 +219,18 @@ struct weigher {
     }
 };
 
+__device__ static inline weigher make_weigher(const kcall &c, int r, float max, int32_t exponent)
+{
+    weigher w = {c.kind, max, row_params(c, r).temperature, {1.0f, 1.0f}};
+    if (c.kind == SAMPLE_PROBS)
+        sample_prob_scale(exponent, w.scale);
+    return w;
+}
+
 __device__ static inline weigher row_weigher(const kcall &c, int r)
 {
     const struct sample_row_state *s = &c.state[r];
-    weigher w = {c.kind, volatile_load(&s->max), row_params(c, r).temperature, {1.0f, 1.0f}};
-    if (c.kind == SAMPLE_PROBS)
-        sample_prob_scale(volatile_load(&s->exponent), w.scale);
-    return w;
+    return make_weigher(c, r, volatile_load(&s->max), volatile_load(&s->exponent));
 }
 
 /* Log-scale bucket of a weight: exact below 64, then 64 buckets per octave.
@@ -465,7 +470,17 @@ __device__ static inline bool uses_min_p(const kcall &c, const struct sample_row
 }
 
 /* Thread 0 of the row's last block: the row's fault, or what it needs next. */
-__device__ static void finish_scan(const kcall &c, int r, uint64_t best, uint32_t first_fault)
+/* What finish_scan leaves in the row's state that the top-k kernel's last
+ * block reads again: a copy in shared memory spares it the round trip. */
+struct row_view {
+    uint64_t theta;
+    float max;
+    int32_t exponent;
+    uint32_t mode;
+};
+
+__device__ static void finish_scan(const kcall &c, int r, uint64_t best, uint32_t first_fault,
+                                   row_view *view)
 {
     struct sample_row_params p = row_params(c, r);
     struct sample_row_state *s = &c.state[r];
@@ -485,6 +500,8 @@ __device__ static void finish_scan(const kcall &c, int r, uint64_t best, uint32_
     c.report[r].index = index;
     if (fault != SAMPLE_ROW_OK) {
         s->mode = SAMPLE_MODE_INVALID;
+        if (view)
+            view->mode = SAMPLE_MODE_INVALID;
         if (c.tokens)
             c.tokens[r] = -1;
         return;
@@ -492,24 +509,32 @@ __device__ static void finish_scan(const kcall &c, int r, uint64_t best, uint32_
     if (c.op == SAMPLE_OP_ARGMAX || (c.op == SAMPLE_OP_FROM_LOGITS && p.temperature == 0.0f)) {
         c.tokens[r] = (int32_t)~(uint32_t)best;
         s->mode = SAMPLE_MODE_DONE;
+        if (view)
+            view->mode = SAMPLE_MODE_DONE;
         return;
     }
 
     uint64_t w_max = SAMPLE_W_ONE;
+    int32_t exponent = 0;
     s->max = max;
     if (c.kind == SAMPLE_PROBS) {
-        s->exponent = sample_frexp_exponent(max);
-        w_max = sample_prob_weight(max, s->exponent);
+        exponent = sample_frexp_exponent(max);
+        s->exponent = exponent;
+        w_max = sample_prob_weight(max, exponent);
     }
     /* min-p alone is a weight threshold: no selection needed (SPEC 4.3). */
-    s->theta = uses_min_p(c, p) ? sample_ceil_mul(p.min_p, w_max) : 0;
-    s->bound = s->theta << SAMPLE_INDEX_BITS;
-    s->mode = row_selects(c, p) ? SAMPLE_MODE_SELECT : SAMPLE_MODE_KEPT;
+    const uint64_t theta = uses_min_p(c, p) ? sample_ceil_mul(p.min_p, w_max) : 0;
+    const uint32_t mode = row_selects(c, p) ? SAMPLE_MODE_SELECT : SAMPLE_MODE_KEPT;
+    s->theta = theta;
+    s->bound = theta << SAMPLE_INDEX_BITS;
+    s->mode = mode;
+    if (view)
+        *view = {theta, max, exponent, mode};
 }
 
 /* The row's last scanning block: combine the chunks' results. */
 __device__ static void combine_scan(const kcall &c, int r, uint64_t *scratch64,
-                                    uint32_t *scratch32)
+                                    uint32_t *scratch32, row_view *view = NULL)
 {
     uint64_t best = 0;
     uint32_t first_fault = ~0u;
@@ -522,7 +547,7 @@ __device__ static void combine_scan(const kcall &c, int r, uint64_t *scratch64,
     best = block_reduce(best, max_op(), scratch64);
     first_fault = block_reduce(first_fault, min_op(), scratch32);
     if (threadIdx.x == 0)
-        finish_scan(c, r, best, first_fault);
+        finish_scan(c, r, best, first_fault, view);
 }
 
 /* A block's scan of its chunk (into held, where not NULL), its result left in
@@ -1536,6 +1561,7 @@ struct topk_smem {
     uint64_t sum;
     uint32_t answer;
     uint32_t count;
+    row_view row;                         /* the last block's copy of the row's state */
     kcall call; /* the last block's copy of the kernel's argument */
 };
 
@@ -1867,7 +1893,7 @@ __device__ static __noinline__ void topk_finish(const kcall &c, int r, topk_smem
     block_top_k(have, top, k, key, [&]() { return narrow_lists(src, k, sm); }, sm,
                 sm->best); /* k of them: k < V */
 
-    const weigher weight = row_weigher(c, r);
+    const weigher weight = make_weigher(c, r, sm->row.max, sm->row.exponent);
     const int t = threadIdx.x;
     if (t < k) {
         const uint64_t x = sm->best[t];
@@ -1878,7 +1904,7 @@ __device__ static __noinline__ void topk_finish(const kcall &c, int r, topk_smem
     /* The unit in the last place of the k-th value, at E: 2^(ulp - 150 + 40 - E). */
     const uint32_t kbits = (uint32_t)(sm->best[k - 1] >> 32);
     const int ulp = (int)(kbits >> 23) > 1 ? (int)(kbits >> 23) : 1;
-    if (ulp - 150 + 40 - volatile_load(&s->exponent) < 0)
+    if (ulp - 150 + 40 - sm->row.exponent < 0)
         topk_ties(c, r, src, weight, sm);
 
     /* SPEC 4 over the k tokens: rank order is weight, then index. */
@@ -1897,7 +1923,7 @@ __device__ static __noinline__ void topk_finish(const kcall &c, int r, topk_smem
     }
     const uint64_t mass_k = block_reduce(w, add_op(), sm->scan);
     const bool kept_p = !(p.top_p < 1.0f) || before < sample_ceil_mul(p.top_p, mass_k);
-    const uint64_t kw = t < k && kept_p && w >= volatile_load(&s->theta) ? w : 0;
+    const uint64_t kw = t < k && kept_p && w >= sm->row.theta ? w : 0;
     if (t < k)
         sm->kept[t] = kw;
     const uint64_t mass = block_reduce(kw, add_op(), sm->scan); /* its barriers order kept */
@@ -1905,8 +1931,12 @@ __device__ static __noinline__ void topk_finish(const kcall &c, int r, topk_smem
     const uint64_t draw = sample_mulhi64(row_draw(c, r), mass);
     if (kw) {
         uint64_t through = 0;
-        for (int q = 0; q < k; q++)
-            through += sm->index[q] <= id ? sm->kept[q] : 0;
+#pragma unroll 4
+        for (int q = 0; q < k; q++) {
+            const uint32_t iq = sm->index[q];
+            const uint64_t kq = sm->kept[q];
+            through += iq <= id ? kq : 0;
+        }
         if (through > draw && through - kw <= draw)
             c.tokens[r] = (int32_t)id;
     }
@@ -1962,14 +1992,15 @@ __device__ static void run_topk(const kcall &c, int r, int j, topk_smem *sm)
     }
     if (!arrive(c, r, MEET_SCAN))
         return;
-    combine_scan(c, r, sm->scan, (uint32_t *)sm->keys);
+    combine_scan(c, r, sm->scan, (uint32_t *)sm->keys, &sm->row);
     /* topk_finish is a call of its own (its registers would spill here); it
      * takes the argument from shared memory, since a reference to the
-     * kernel's parameter would make every thread copy it to local memory. */
+     * kernel's parameter would make every thread copy it to local memory.
+     * The row's state it reads from sm->row, finish_scan's copy. */
     if (threadIdx.x == 0)
         sm->call = c;
     __syncthreads();
-    if (volatile_load(&c.state[r].mode) == SAMPLE_MODE_SELECT)
+    if (sm->row.mode == SAMPLE_MODE_SELECT)
         topk_finish(sm->call, r, sm);
 }
 
