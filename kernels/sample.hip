@@ -1804,7 +1804,8 @@ __device__ static void block_top_k(uint32_t have, uint32_t top, int k, Key key, 
  * The tie case of the last block (see above): best[0 .. a) weigh more than
  * w_k and stay; the rest of the k become the first tokens of weight w_k in
  * vocabulary order, found in the chunks whose lists hold that weight (a chunk
- * whose list does not cannot hide one).
+ * whose list does not cannot hide one).  The list entries' upper halves are
+ * still in sm->bits, where topk_finish loaded them.
  */
 __device__ static __noinline__ void topk_ties(const kcall &c, int r, const list_keys &src,
                                               const weigher &weight, topk_smem *sm)
@@ -1819,7 +1820,8 @@ __device__ static __noinline__ void topk_ties(const kcall &c, int r, const list_
 #pragma unroll 4
     for (int e = 0; e < TOPK_R; e++) {
         const int q = src.slot(e);
-        if (q >= 0 && weight(sample_f32_from_bits((uint32_t)(volatile_load(&src.lists[q]) >> 32))) == wk)
+        if (q >= 0 &&
+            weight(sample_f32_from_bits(sm->bits[e * SAMPLE_ONCE_BLOCK + threadIdx.x])) == wk)
             sm->flag[q / SAMPLE_TOPK_MAX] = 1;
     }
     __syncthreads();

@@ -332,7 +332,7 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
         reserve(&s->part_fault, n * nchunks * sizeof(uint32_t), 0, stream));
     TRY(call, "allocating the workspace",
         reserve(&s->part, n * nchunks * sizeof(uint64_t), 0, stream));
-    if (one_pass_scan(call))
+    if (one_pass_scan(call) && !topk) /* the top-k kernel keeps no chunk mass */
         TRY(call, "allocating the workspace",
             reserve(&s->mass, n * nchunks * sizeof(struct sample_chunk_mass), 0, stream));
     if (topk) {
