@@ -255,12 +255,19 @@ struct add_op {
     __device__ uint64_t operator()(uint64_t a, uint64_t b) const { return a + b; }
 };
 
+/* op over the warp's values, in lane 0. */
+template <typename T, typename Op> __device__ static inline T warp_reduce(T v, Op op)
+{
+    for (int d = SAMPLE_WARP / 2; d > 0; d /= 2)
+        v = op(v, SAMPLE_SHFL_DOWN(v, d));
+    return v;
+}
+
 /* Every thread gets op over the block's values; scratch holds one per warp. */
 template <typename T, typename Op>
 __device__ static T block_reduce(T v, Op op, T *scratch)
 {
-    for (int d = SAMPLE_WARP / 2; d > 0; d /= 2)
-        v = op(v, SAMPLE_SHFL_DOWN(v, d));
+    v = warp_reduce(v, op);
     int lane = threadIdx.x % SAMPLE_WARP, warp = threadIdx.x / SAMPLE_WARP;
     if (lane == 0)
         scratch[warp] = v;
@@ -287,7 +294,7 @@ template <typename T> __device__ static inline T warp_inclusive_sum(T v, int lan
 }
 
 /* Exclusive prefix sum of v over the block's threads in index order; scratch
- * holds one entry per warp and one more.  *total (optional) receives the sum
+ * holds one entry per warp.  *total (optional) receives the sum
  * over all threads. */
 __device__ static uint64_t block_exclusive_scan(uint64_t v, uint64_t *scratch, uint64_t *total)
 {
@@ -297,27 +304,29 @@ __device__ static uint64_t block_exclusive_scan(uint64_t v, uint64_t *scratch, u
     if (lane == SAMPLE_WARP - 1)
         scratch[warp] = inclusive;
     __syncthreads();
-    if (threadIdx.x == 0) {
-        uint64_t running = 0;
-        for (int w = 0; w < warps; w++) {
-            uint64_t t = scratch[w];
-            scratch[w] = running;
-            running += t;
-        }
-        scratch[warps] = running;
+    /* Every thread adds the warps' totals itself: no serial step, no barrier. */
+    uint64_t before = inclusive - v, all = 0;
+    for (int w = 0; w < warps; w++) {
+        const uint64_t x = scratch[w];
+        before += w < warp ? x : 0;
+        all += x;
     }
-    __syncthreads();
-    uint64_t before = scratch[warp] + inclusive - v;
     if (total)
-        *total = scratch[warps];
+        *total = all;
     __syncthreads();
     return before;
 }
 
+struct nothing {
+    __device__ void operator()() const {}
+};
+
 /* After this block's part of step `which` for row r: whether it arrived last.
  * The barrier orders every thread's global writes and atomics before thread
- * 0's fence (fences are cumulative), which orders them before the counter. */
-__device__ static bool arrive(const kcall &c, int r, int which)
+ * 0's fence (fences are cumulative), which orders them before the counter.
+ * Thread 0 of the last block runs on_last() before the closing barrier. */
+template <typename F = nothing>
+__device__ static bool arrive(const kcall &c, int r, int which, F on_last = F())
 {
     __shared__ int last;
     __syncthreads();
@@ -325,8 +334,10 @@ __device__ static bool arrive(const kcall &c, int r, int which)
         __threadfence();
         unsigned prev = atomicAdd(&c.state[r].counter[which], 1u);
         last = prev == (unsigned)c.nchunks - 1;
-        if (last)
+        if (last) {
             c.state[r].counter[which] = 0; /* ready for the next call */
+            on_last();
+        }
     }
     __syncthreads();
     if (last)
@@ -532,18 +543,31 @@ __device__ static void finish_scan(const kcall &c, int r, uint64_t best, uint32_
         *view = {theta, max, exponent, mode};
 }
 
-/* The row's last scanning block: combine the chunks' results. */
-__device__ static void combine_scan(const kcall &c, int r, uint64_t *scratch64,
-                                    uint32_t *scratch32, row_view *view = NULL)
+/* The chunks' scan results first, first + step, ... of row r, combined into
+ * best and first_fault.  N > 0: the caller knows there are at most N of
+ * them, and their loads go out together. */
+template <int N = 0>
+__device__ static inline void scan_parts(const kcall &c, int r, int first, int step,
+                                         uint64_t &best, uint32_t &first_fault)
 {
-    uint64_t best = 0;
-    uint32_t first_fault = ~0u;
-    for (int j = threadIdx.x; j < c.nchunks; j += blockDim.x) {
+    best = 0;
+    first_fault = ~0u;
+#pragma unroll
+    for (int i = 0, j = first; (N == 0 || i < N) && j < c.nchunks; i++, j += step) {
         uint64_t b = volatile_load(&c.part[(size_t)r * c.nchunks + j]);
         uint32_t f = volatile_load(&c.part_fault[(size_t)r * c.nchunks + j]);
         best = b > best ? b : best;
         first_fault = f < first_fault ? f : first_fault;
     }
+}
+
+/* The row's last scanning block: combine the chunks' results. */
+__device__ static void combine_scan(const kcall &c, int r, uint64_t *scratch64,
+                                    uint32_t *scratch32, row_view *view = NULL)
+{
+    uint64_t best;
+    uint32_t first_fault;
+    scan_parts(c, r, threadIdx.x, blockDim.x, best, first_fault);
     best = block_reduce(best, max_op(), scratch64);
     first_fault = block_reduce(first_fault, min_op(), scratch32);
     if (threadIdx.x == 0)
@@ -1550,9 +1574,10 @@ static_assert(SAMPLE_TOPK_MAX * SAMPLE_TOPK_CHUNKS == TOPK_R * SAMPLE_ONCE_BLOCK
 struct topk_smem {
     uint32_t bits[TOPK_R * SAMPLE_ONCE_BLOCK]; /* thread t's entry e at e * SAMPLE_ONCE_BLOCK + t */
     uint64_t keys[TOPK_CAP];              /* the candidates */
-    uint64_t best[SAMPLE_TOPK_MAX];       /* the row's k largest p-keys */
+    uint64_t best[SAMPLE_TOPK_MAX];       /* the last block: the k largest slot keys */
     uint64_t w[SAMPLE_TOPK_MAX];          /* the kept set: weights and indices */
     uint64_t kept[SAMPLE_TOPK_MAX];
+    uint64_t through[SAMPLE_TOPK_MAX];    /* the weight of the list up to each */
     uint32_t index[SAMPLE_TOPK_MAX];
     uint32_t digit[256];
     uint64_t scan[SCRATCH];
@@ -1631,24 +1656,54 @@ __device__ static inline int topk_entry(int e)
     return e * SAMPLE_ONCE_BLOCK + ((37 * (int)threadIdx.x + 11 * e) & (SAMPLE_ONCE_BLOCK - 1));
 }
 
+/* The last block ranks list entries by their slot keys: an entry's value
+ * bits above, the complement of its slot q (chunk * SAMPLE_TOPK_MAX + place)
+ * below.  That is the order of the p-keys: of equal values, the one in the
+ * earlier chunk, or earlier in one chunk's (descending) list, has the smaller
+ * index.  So the merge needs only the entries' upper halves, and the k
+ * winners' indices are read once it is done. */
+__device__ static inline uint64_t slot_key(uint32_t bits, int q)
+{
+    return ((uint64_t)bits << 32) | (uint32_t)~(uint32_t)q;
+}
+
 struct list_keys {
     const uint64_t *lists;
-    int vocab, chunk, nchunks, k;
+    int k;
+    uint32_t last;       /* the last list: nchunks - 1 */
+    uint32_t full, tail; /* entries of the lists before it, and of it */
 
-    /* Entry e's slot (list slot / SAMPLE_TOPK_MAX, entry slot % it), or -1
-     * where that slot holds nothing. */
+    __device__ list_keys(const kcall &c, int r, int top_k)
+        : lists(topk_list(c, r, 0)), k(top_k), last((uint32_t)c.nchunks - 1),
+          full((uint32_t)topk_list_size(c.vocab, c.chunk, 0, top_k)),
+          tail((uint32_t)topk_list_size(c.vocab, c.chunk, c.nchunks - 1, top_k))
+    {
+    }
+
+    /* Whether slot q (list q / SAMPLE_TOPK_MAX, place q % it) holds an entry. */
+    __device__ bool holds(int q) const
+    {
+        const uint32_t j = (uint32_t)q / SAMPLE_TOPK_MAX, at = (uint32_t)q % SAMPLE_TOPK_MAX;
+        return j < last ? at < full : j == last && at < tail;
+    }
+
+    /* Entry e's slot, or -1 where that slot holds nothing. */
     __device__ int slot(int e) const
     {
-        const int q = topk_entry(e), j = q / SAMPLE_TOPK_MAX;
-        return j < nchunks && q % SAMPLE_TOPK_MAX < topk_list_size(vocab, chunk, j, k) ? q : -1;
+        const int q = topk_entry(e);
+        return holds(q) ? q : -1;
     }
+
+    /* Entry q's value bits and index (its p-key's halves: GPUs are little-endian). */
+    __device__ uint32_t bits(int q) const { return volatile_load((const uint32_t *)&lists[q] + 1); }
+    __device__ uint32_t index(int q) const { return ~volatile_load((const uint32_t *)&lists[q]); }
 
     __device__ bool get(int e, uint64_t &x) const
     {
         const int q = slot(e);
         if (q < 0)
             return false;
-        x = volatile_load(&lists[q]);
+        x = slot_key(bits(q), q);
         return true;
     }
 };
@@ -1859,20 +1914,30 @@ __device__ static __noinline__ void topk_ties(const kcall &c, int r, const list_
 }
 
 /*
- * The row's last block, once combine_scan has found E: the row's k largest
- * p-keys from the chunks' lists, the exact top-k (topk_ties where weights tie
- * below what the p-keys tell), then top-p, min-p and the draw over them.
+ * The row's last block: the scan's combine (the row's validity and E), the
+ * row's k largest p-keys from the chunks' lists, the exact top-k (topk_ties
+ * where weights tie below what the p-keys tell), then top-p, min-p and the
+ * draw over them.
  */
 __device__ static __noinline__ void topk_finish(const kcall &c, int r, topk_smem *sm)
 {
     struct sample_row_state *s = &c.state[r];
     const struct sample_row_params p = row_params(c, r);
     const int k = p.top_k;
-    const list_keys src = {topk_list(c, r, 0), c.vocab, c.chunk, c.nchunks, k};
+    const list_keys src(c, r, k);
+    const int t = threadIdx.x, lane = t % SAMPLE_WARP;
 
-    /* The entries' upper halves (the 32-bit word at +1: GPUs are little-
-     * endian), sixteen loads in flight before any is used: the last block
-     * waits for one L2 round trip per sixteen entries, not one per few. */
+    /* The scan's combine (at most SAMPLE_TOPK_CHUNKS parts: warp 0 alone)
+     * and the lists' loads in flight together: the row is not yet known to
+     * be valid, so the entries may be stale, and are used only where it is. */
+    uint64_t best = 0;
+    uint32_t first_fault = ~0u;
+    if (t < SAMPLE_WARP)
+        scan_parts<SAMPLE_TOPK_CHUNKS / SAMPLE_WARP>(c, r, lane, SAMPLE_WARP, best, first_fault);
+
+    /* The entries' value bits, sixteen loads in flight before any is used:
+     * the last block waits for one L2 round trip per sixteen entries, not
+     * one per few. */
     uint32_t have = 0, top = 0;
     constexpr int G = 16;
     static_assert(TOPK_R % G == 0, "whole groups");
@@ -1882,8 +1947,14 @@ __device__ static __noinline__ void topk_finish(const kcall &c, int r, topk_smem
 #pragma unroll
         for (int i = 0; i < G; i++) {
             const int q = src.slot(e0 + i);
-            h[i] = q >= 0 ? volatile_load((const uint32_t *)&src.lists[q] + 1) : 0;
+            h[i] = q >= 0 ? src.bits(q) : 0;
             have |= (uint32_t)(q >= 0) << (e0 + i);
+        }
+        if (e0 == 0 && t < SAMPLE_WARP) { /* the row, while the entries are on their way */
+            best = warp_reduce(best, max_op());
+            first_fault = warp_reduce(first_fault, min_op());
+            if (t == 0)
+                finish_scan(c, r, best, first_fault, &sm->row);
         }
 #pragma unroll
         for (int i = 0; i < G; i++) {
@@ -1891,50 +1962,82 @@ __device__ static __noinline__ void topk_finish(const kcall &c, int r, topk_smem
             top = h[i] > top ? h[i] : top;
         }
     }
-    auto key = [&](int e) { return volatile_load(&src.lists[topk_entry(e)]); };
+    __syncthreads();
+    if (sm->row.mode != SAMPLE_MODE_SELECT)
+        return;
+    auto key = [&](int e) { return slot_key(sm->bits[e * SAMPLE_ONCE_BLOCK + t], topk_entry(e)); };
     block_top_k(have, top, k, key, [&]() { return narrow_lists(src, k, sm); }, sm,
                 sm->best); /* k of them: k < V */
 
+    /* The k tokens' weights, and the weight of the list up to each (a
+     * warp's part here, the warps before it below). */
     const weigher weight = make_weigher(c, r, sm->row.max, sm->row.exponent);
-    const int t = threadIdx.x;
-    if (t < k) {
-        const uint64_t x = sm->best[t];
-        sm->index[t] = ~(uint32_t)x;
-        sm->w[t] = weight(sample_f32_from_bits((uint32_t)(x >> 32)));
-    }
-    __syncthreads();
-    /* The unit in the last place of the k-th value, at E: 2^(ulp - 150 + 40 - E). */
-    const uint32_t kbits = (uint32_t)(sm->best[k - 1] >> 32);
-    const int ulp = (int)(kbits >> 23) > 1 ? (int)(kbits >> 23) : 1;
-    if (ulp - 150 + 40 - sm->row.exponent < 0)
-        topk_ties(c, r, src, weight, sm);
-
-    /* SPEC 4 over the k tokens: rank order is weight, then index. */
-    uint64_t w = 0, before = 0;
+    uint64_t w = 0;
     uint32_t id = 0;
     if (t < k) {
-        w = sm->w[t];
-        id = sm->index[t];
-        /* Branch-free, both loads unconditional: the loop pipelines. */
+        const uint64_t x = sm->best[t];
+        id = src.index((int)~(uint32_t)x);
+        w = weight(sample_f32_from_bits((uint32_t)(x >> 32)));
+        sm->index[t] = id;
+        sm->w[t] = w;
+    }
+    const uint64_t incl = warp_inclusive_sum(w, lane);
+    if (lane == SAMPLE_WARP - 1)
+        sm->scan[t / SAMPLE_WARP] = incl;
+    __syncthreads();
+    /* The unit in the last place of the k-th value, at E: 2^(ulp - 150 + 40 - E).
+     * Where it is at least 1, weights are exact multiples of the values, so
+     * equal weights are equal values. */
+    const uint32_t kbits = (uint32_t)(sm->best[k - 1] >> 32);
+    const int ulp = (int)(kbits >> 23) > 1 ? (int)(kbits >> 23) : 1;
+    const bool ties = ulp - 150 + 40 - sm->row.exponent < 0;
+
+    /* SPEC 4 over the k tokens: rank order is weight, then index.  Without
+     * ties that is the order of the list (values descending, then indices
+     * ascending); with them each token counts the weight ranked before it
+     * itself. */
+    uint64_t before = incl - w, mass_k = 0;
+    if (ties) {
+        topk_ties(c, r, src, weight, sm);
+        w = t < k ? sm->w[t] : 0;
+        id = t < k ? sm->index[t] : 0;
+        before = 0;
+        if (t < k) {
+            /* Branch-free, both loads unconditional: the loop pipelines. */
 #pragma unroll 4
-        for (int q = 0; q < k; q++) {
-            const uint64_t wq = sm->w[q];
-            const uint32_t iq = sm->index[q];
-            before += (wq > w) | ((wq == w) & (iq < id)) ? wq : 0;
+            for (int q = 0; q < k; q++) {
+                const uint64_t wq = sm->w[q];
+                const uint32_t iq = sm->index[q];
+                before += (wq > w) | ((wq == w) & (iq < id)) ? wq : 0;
+            }
+        }
+        mass_k = block_reduce(w, add_op(), sm->scan);
+    } else {
+        for (int q = 0; q < SAMPLE_ONCE_BLOCK / SAMPLE_WARP; q++) {
+            const uint64_t part = sm->scan[q];
+            before += q < t / SAMPLE_WARP ? part : 0;
+            mass_k += part;
         }
     }
-    const uint64_t mass_k = block_reduce(w, add_op(), sm->scan);
     const bool kept_p = !(p.top_p < 1.0f) || before < sample_ceil_mul(p.top_p, mass_k);
     const uint64_t kw = t < k && kept_p && w >= sm->row.theta ? w : 0;
-    if (t < k)
+    if (t < k) {
         sm->kept[t] = kw;
-    const uint64_t mass = block_reduce(kw, add_op(), sm->scan); /* its barriers order kept */
+        sm->through[t] = before + w;
+    }
+    /* K is a prefix in rank order: M_K is its last token's before + w.
+     * Without ties the tokens of positive kept weight are the list's first
+     * kept_n, and the draw's sums need look no further. */
+    const int kept_n = __syncthreads_count(kw != 0);
+    const int n = ties ? k : kept_n;
+    const uint64_t mass = ties ? block_reduce(kw ? before + w : 0, max_op(), sm->scan)
+                               : sm->through[kept_n - 1];
     /* SPEC 5: the kept tokens in vocabulary order. */
     const uint64_t draw = sample_mulhi64(row_draw(c, r), mass);
     if (kw) {
         uint64_t through = 0;
 #pragma unroll 4
-        for (int q = 0; q < k; q++) {
+        for (int q = 0; q < n; q++) {
             const uint32_t iq = sm->index[q];
             const uint64_t kq = sm->kept[q];
             through += iq <= id ? kq : 0;
@@ -1992,17 +2095,10 @@ __device__ static void run_topk(const kcall &c, int r, int j, topk_smem *sm)
         block_top_k(have, top, k, key, [&]() { return narrow_chunk(src, k, sm); }, sm,
                     topk_list(c, r, j));
     }
-    if (!arrive(c, r, MEET_SCAN))
-        return;
-    combine_scan(c, r, sm->scan, (uint32_t *)sm->keys, &sm->row);
     /* topk_finish is a call of its own (its registers would spill here); it
      * takes the argument from shared memory, since a reference to the
-     * kernel's parameter would make every thread copy it to local memory.
-     * The row's state it reads from sm->row, finish_scan's copy. */
-    if (threadIdx.x == 0)
-        sm->call = c;
-    __syncthreads();
-    if (sm->row.mode == SAMPLE_MODE_SELECT)
+     * kernel's parameter would make every thread copy it to local memory. */
+    if (arrive(c, r, MEET_SCAN, [&]() { sm->call = c; }))
         topk_finish(sm->call, r, sm);
 }
 
