@@ -552,7 +552,8 @@ __device__ static inline void scan_parts(const kcall &c, int r, int first, int s
 {
     best = 0;
     first_fault = ~0u;
-#pragma unroll
+    constexpr int unroll = N > 0 ? N : 1;
+#pragma unroll unroll
     for (int i = 0, j = first; (N == 0 || i < N) && j < c.nchunks; i++, j += step) {
         uint64_t b = volatile_load(&c.part[(size_t)r * c.nchunks + j]);
         uint32_t f = volatile_load(&c.part_fault[(size_t)r * c.nchunks + j]);
