@@ -1916,7 +1916,7 @@ __device__ static __noinline__ void topk_ties(const kcall &c, int r, const list_
 
 /*
  * The row's last block: the scan's combine (the row's validity and E), the
- * row's k largest p-keys from the chunks' lists, the exact top-k (topk_ties
+ * row's k largest values from the chunks' lists, the exact top-k (topk_ties
  * where weights tie below what the p-keys tell), then top-p, min-p and the
  * draw over them.
  */
