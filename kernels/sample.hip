@@ -294,7 +294,7 @@ template <typename T> __device__ static inline T warp_inclusive_sum(T v, int lan
 }
 
 /* Exclusive prefix sum of v over the block's threads in index order; scratch
- * holds one entry per warp.  *total (optional) receives the sum
+ * holds one entry per warp and one more.  *total (optional) receives the sum
  * over all threads. */
 __device__ static uint64_t block_exclusive_scan(uint64_t v, uint64_t *scratch, uint64_t *total)
 {
@@ -304,15 +304,19 @@ __device__ static uint64_t block_exclusive_scan(uint64_t v, uint64_t *scratch, u
     if (lane == SAMPLE_WARP - 1)
         scratch[warp] = inclusive;
     __syncthreads();
-    /* Every thread adds the warps' totals itself: no serial step, no barrier. */
-    uint64_t before = inclusive - v, all = 0;
-    for (int w = 0; w < warps; w++) {
-        const uint64_t x = scratch[w];
-        before += w < warp ? x : 0;
-        all += x;
+    if (threadIdx.x == 0) {
+        uint64_t running = 0;
+        for (int w = 0; w < warps; w++) {
+            uint64_t t = scratch[w];
+            scratch[w] = running;
+            running += t;
+        }
+        scratch[warps] = running;
     }
+    __syncthreads();
+    uint64_t before = scratch[warp] + inclusive - v;
     if (total)
-        *total = all;
+        *total = scratch[warps];
     __syncthreads();
     return before;
 }
@@ -543,31 +547,41 @@ __device__ static void finish_scan(const kcall &c, int r, uint64_t best, uint32_
         *view = {theta, max, exponent, mode};
 }
 
+/* Chunk j's scan result of row r, into best and first_fault. */
+__device__ static inline void take_part(const kcall &c, int r, int j, uint64_t &best,
+                                        uint32_t &first_fault)
+{
+    const uint64_t b = volatile_load(&c.part[(size_t)r * c.nchunks + j]);
+    const uint32_t f = volatile_load(&c.part_fault[(size_t)r * c.nchunks + j]);
+    best = b > best ? b : best;
+    first_fault = f < first_fault ? f : first_fault;
+}
+
 /* The chunks' scan results first, first + step, ... of row r, combined into
- * best and first_fault.  N > 0: the caller knows there are at most N of
- * them, and their loads go out together. */
-template <int N = 0>
+ * best and first_fault (which start at 0 and ~0). */
 __device__ static inline void scan_parts(const kcall &c, int r, int first, int step,
                                          uint64_t &best, uint32_t &first_fault)
 {
-    best = 0;
-    first_fault = ~0u;
-    constexpr int unroll = N > 0 ? N : 1;
-#pragma unroll unroll
-    for (int i = 0, j = first; (N == 0 || i < N) && j < c.nchunks; i++, j += step) {
-        uint64_t b = volatile_load(&c.part[(size_t)r * c.nchunks + j]);
-        uint32_t f = volatile_load(&c.part_fault[(size_t)r * c.nchunks + j]);
-        best = b > best ? b : best;
-        first_fault = f < first_fault ? f : first_fault;
-    }
+    for (int j = first; j < c.nchunks; j += step)
+        take_part(c, r, j, best, first_fault);
+}
+
+/* The same where there are at most N of them: their loads go out together. */
+template <int N>
+__device__ static inline void scan_parts_upto(const kcall &c, int r, int first, int step,
+                                              uint64_t &best, uint32_t &first_fault)
+{
+#pragma unroll
+    for (int i = 0, j = first; i < N && j < c.nchunks; i++, j += step)
+        take_part(c, r, j, best, first_fault);
 }
 
 /* The row's last scanning block: combine the chunks' results. */
 __device__ static void combine_scan(const kcall &c, int r, uint64_t *scratch64,
                                     uint32_t *scratch32, row_view *view = NULL)
 {
-    uint64_t best;
-    uint32_t first_fault;
+    uint64_t best = 0;
+    uint32_t first_fault = ~0u;
     scan_parts(c, r, threadIdx.x, blockDim.x, best, first_fault);
     best = block_reduce(best, max_op(), scratch64);
     first_fault = block_reduce(first_fault, min_op(), scratch32);
@@ -1934,7 +1948,8 @@ __device__ static __noinline__ void topk_finish(const kcall &c, int r, topk_smem
     uint64_t best = 0;
     uint32_t first_fault = ~0u;
     if (t < SAMPLE_WARP)
-        scan_parts<SAMPLE_TOPK_CHUNKS / SAMPLE_WARP>(c, r, lane, SAMPLE_WARP, best, first_fault);
+        scan_parts_upto<SAMPLE_TOPK_CHUNKS / SAMPLE_WARP>(c, r, lane, SAMPLE_WARP, best,
+                                                          first_fault);
 
     /* The entries' value bits, sixteen loads in flight before any is used:
      * the last block waits for one L2 round trip per sixteen entries, not
