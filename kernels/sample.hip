@@ -1146,6 +1146,52 @@ __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_vi
 
 __device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_t *buf);
 
+/*
+ * The kept candidates' weights (keys >= bound) added to their chunks' part[].
+ * A block's candidates lie together in the list (gather_chunk), so a chunk's
+ * keys are one run of it: each lane takes four consecutive keys, the warp sums
+ * runs of lanes of one chunk (a segmented scan), and the run's last lane adds
+ * the run's weight.  About one atomic per warp and 128 keys; one per key, all
+ * on a few addresses, had been most of a flat row's last block.
+ */
+__device__ static void add_kept(const kcall &c, int r, uint64_t bound, uint32_t n)
+{
+    const uint64_t *list = c.cand + (size_t)r * c.vocab;
+    uint64_t *part = c.part + (size_t)r * c.nchunks;
+    const int lane = threadIdx.x % SAMPLE_WARP;
+    for (uint32_t base = 0; base < n; base += 4 * blockDim.x) {
+        const uint32_t first = base + 4 * threadIdx.x;
+        uint64_t key[4];
+        for (int e = 0; e < 4; e++)
+            key[e] = first + e < n ? list[first + e] : 0;
+        int chunk = -1; /* past the list's end */
+        uint64_t run = 0;
+        for (int e = 0; e < 4; e++) {
+            if (first + e >= n)
+                break;
+            const uint32_t i = (uint32_t)(SAMPLE_INDEX_MASK - (key[e] & SAMPLE_INDEX_MASK));
+            const int at = (int)(i / (uint32_t)c.chunk);
+            if (at != chunk) { /* a lane's keys cross a chunk's end: rare */
+                if (run)
+                    add_u64(&part[chunk], run);
+                chunk = at;
+                run = 0;
+            }
+            run += key[e] >= bound ? key[e] >> SAMPLE_INDEX_BITS : 0;
+        }
+        /* Lanes of one chunk are consecutive, so adding what a lane d below
+         * holds wherever its chunk is this lane's sums the run so far. */
+        for (int d = 1; d < SAMPLE_WARP; d *= 2) {
+            const uint64_t up = SAMPLE_SHFL_UP(run, d);
+            const int up_chunk = SAMPLE_SHFL_UP(chunk, d);
+            run += lane >= d && up_chunk == chunk ? up : 0;
+        }
+        const int next_chunk = SAMPLE_SHFL_DOWN(chunk, 1);
+        if (run && (lane == SAMPLE_WARP - 1 || next_chunk != chunk))
+            add_u64(&part[chunk], run);
+    }
+}
+
 /* The row's last gather block: the boundary, then (but for masks) the draw,
  * without another pass: a chunk's kept weight is its weight above the
  * candidates plus its kept candidates'. */
@@ -1156,23 +1202,8 @@ __device__ static void select_and_draw(const kcall &c, int r, select_smem *sm)
     if (c.op == SAMPLE_OP_MASK)
         return;
     __syncthreads();
-    const uint64_t *list = c.cand + (size_t)r * c.vocab;
-    uint64_t *part = c.part + (size_t)r * c.nchunks;
     const uint64_t bound = volatile_load(&s->bound);
-    const uint32_t n = volatile_load(&s->ncand_done);
-    for (uint32_t j0 = 0; j0 < n; j0 += 4 * blockDim.x) {
-        uint64_t key[4];
-        for (int e = 0; e < 4; e++) {
-            uint32_t j = j0 + e * blockDim.x + threadIdx.x;
-            key[e] = j < n ? list[j] : 0;
-        }
-        for (int e = 0; e < 4; e++) {
-            if (key[e] >= bound && key[e] != 0) {
-                int64_t i = (int64_t)(SAMPLE_INDEX_MASK - (key[e] & SAMPLE_INDEX_MASK));
-                add_u64(&part[i / c.chunk], key[e] >> SAMPLE_INDEX_BITS);
-            }
-        }
-    }
+    add_kept(c, r, bound, volatile_load(&s->ncand_done));
     __threadfence();
     __syncthreads();
     draw_token(c, r, bound, sm->buf);
