@@ -3,7 +3,7 @@
  *
  * The kernels are HIP sources.  hipcc builds them for AMD (HSACO); nvcc builds
  * the same files as CUDA (-x cu).  Only the names here differ: the header,
- * ballots, shuffles and a pause for spin loops.  Nothing here assumes a warp
+ * ballots, shuffles, a warp's barrier and a pause for spin loops.  Nothing here assumes a warp
  * width: CDNA (gfx9) runs 64 lanes, RDNA and NVIDIA 32, and ballots are
  * widened to 64 bits on both.
  */
@@ -17,6 +17,14 @@
 #define SAMPLE_SHFL_DOWN(v, delta) __shfl_down((v), (delta))
 #define SAMPLE_SHFL_UP(v, delta) __shfl_up((v), (delta))
 #define SAMPLE_PAUSE() __builtin_amdgcn_s_sleep(1)
+/* A wavefront runs in lockstep: its shared-memory accesses only need to stay
+ * in program order, and be seen in it. */
+#define SAMPLE_SYNCWARP()                                                                    \
+    do {                                                                                     \
+        __builtin_amdgcn_fence(__ATOMIC_RELEASE, "wavefront");                               \
+        __builtin_amdgcn_wave_barrier();                                                     \
+        __builtin_amdgcn_fence(__ATOMIC_ACQUIRE, "wavefront");                               \
+    } while (0)
 #else
 #include <cuda_runtime.h>
 #define SAMPLE_BALLOT(pred) ((uint64_t)__ballot_sync(0xffffffffu, (pred)))
@@ -24,6 +32,7 @@
 #define SAMPLE_SHFL_DOWN(v, delta) __shfl_down_sync(0xffffffffu, (v), (delta))
 #define SAMPLE_SHFL_UP(v, delta) __shfl_up_sync(0xffffffffu, (v), (delta))
 #define SAMPLE_PAUSE() __nanosleep(32)
+#define SAMPLE_SYNCWARP() __syncwarp()
 #endif
 
 /* The warp (wavefront) width as a constant: warpSize is a variable, and

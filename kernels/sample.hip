@@ -833,23 +833,34 @@ __device__ static uint32_t sort_set(const uint64_t *list, uint32_t n, uint64_t p
         sm->keys[i] = 0; /* sorts last; weight 0 */
     __syncthreads();
 
-    /* Bitonic sort, descending: a larger rank key comes first. */
+    /* Bitonic sort, descending: a larger rank key comes first.  Warp w takes
+     * the compare pairs q of [w * pairs, (w + 1) * pairs); in a step whose
+     * distance j is at most pairs, pair q is elements i (q with a 0 inserted
+     * at bit j) and i + j, all within the warp's own 2 * pairs, so only steps
+     * with a larger j (and those right after them) wait for the block. */
+    const uint32_t warps = blockDim.x / SAMPLE_WARP, warp = threadIdx.x / SAMPLE_WARP;
+    const uint32_t half = size / 2, pairs = half > warps ? half / warps : 1;
+    const uint32_t q_end = (warp + 1) * pairs < half ? (warp + 1) * pairs : half;
+    bool wide = false; /* the step before was block-wide */
     for (uint32_t k = 2; k <= size; k *= 2) {
         for (uint32_t j = k / 2; j > 0; j /= 2) {
-            for (uint32_t i = threadIdx.x; i < size; i += blockDim.x) {
-                uint32_t partner = i ^ j;
-                if (partner > i) {
-                    uint64_t a = sm->keys[i], b = sm->keys[partner];
-                    bool descending = (i & k) == 0;
-                    if (descending ? a < b : a > b) {
-                        sm->keys[i] = b;
-                        sm->keys[partner] = a;
-                    }
+            if (wide || j > pairs)
+                __syncthreads();
+            else
+                SAMPLE_SYNCWARP();
+            wide = j > pairs;
+            for (uint32_t q = warp * pairs + threadIdx.x % SAMPLE_WARP; q < q_end; q += SAMPLE_WARP) {
+                const uint32_t i = ((q & ~(j - 1)) << 1) | (q & (j - 1));
+                const uint64_t a = sm->keys[i], b = sm->keys[i + j];
+                const bool descending = (i & k) == 0;
+                if (descending ? a < b : a > b) {
+                    sm->keys[i] = b;
+                    sm->keys[i + j] = a;
                 }
             }
-            __syncthreads();
         }
     }
+    __syncthreads();
 
     /* Prefix sums of the weights, each thread over a contiguous run. */
     const uint32_t per = (size + blockDim.x - 1) / blockDim.x;
