@@ -849,7 +849,8 @@ __device__ static uint32_t sort_set(const uint64_t *list, uint32_t n, uint64_t p
             else
                 SAMPLE_SYNCWARP();
             wide = j > pairs;
-            for (uint32_t q = warp * pairs + threadIdx.x % SAMPLE_WARP; q < q_end; q += SAMPLE_WARP) {
+            const uint32_t q0 = warp * pairs + threadIdx.x % SAMPLE_WARP;
+            for (uint32_t q = q0; q < q_end; q += SAMPLE_WARP) {
                 const uint32_t i = ((q & ~(j - 1)) << 1) | (q & (j - 1));
                 const uint64_t a = sm->keys[i], b = sm->keys[i + j];
                 const bool descending = (i & k) == 0;
