@@ -283,6 +283,23 @@ __device__ static T block_reduce(T v, Op op, T *scratch)
     return v;
 }
 
+/* op over the block's values, in thread 0 only (the others get their warp's):
+ * one barrier where block_reduce takes three, for results that only thread 0
+ * uses.  scratch holds one per warp; until the block's next barrier, a second
+ * call needs other scratch. */
+template <typename T, typename Op>
+__device__ static T block_reduce_first(T v, Op op, T *scratch)
+{
+    v = warp_reduce(v, op);
+    if (threadIdx.x % SAMPLE_WARP == 0)
+        scratch[threadIdx.x / SAMPLE_WARP] = v;
+    __syncthreads();
+    if (threadIdx.x == 0)
+        for (int i = 1; i < (int)(blockDim.x / SAMPLE_WARP); i++)
+            v = op(v, scratch[i]);
+    return v;
+}
+
 /* The sum of v over lanes 0 .. lane of the warp (an inclusive scan). */
 template <typename T> __device__ static inline T warp_inclusive_sum(T v, int lane)
 {
@@ -583,8 +600,8 @@ __device__ static void combine_scan(const kcall &c, int r, uint64_t *scratch64,
     uint64_t best = 0;
     uint32_t first_fault = ~0u;
     scan_parts(c, r, threadIdx.x, blockDim.x, best, first_fault);
-    best = block_reduce(best, max_op(), scratch64);
-    first_fault = block_reduce(first_fault, min_op(), scratch32);
+    best = block_reduce_first(best, max_op(), scratch64);
+    first_fault = block_reduce_first(first_fault, min_op(), scratch32);
     if (threadIdx.x == 0)
         finish_scan(c, r, best, first_fault, view);
 }
@@ -600,8 +617,8 @@ __device__ static void scan_step(const kcall &c, int r, int j, const chunk_view 
     scan_acc acc = {c.kind, -INFINITY, -1, ~0u};
     scan_chunk(ch, held, acc);
     uint64_t best = ((uint64_t)order_bits(acc.max) << 32) | (uint32_t)~(uint32_t)acc.first_max;
-    best = block_reduce(best, max_op(), scratch64);
-    uint32_t first_fault = block_reduce(acc.first_fault, min_op(), scratch32);
+    best = block_reduce_first(best, max_op(), scratch64);
+    uint32_t first_fault = block_reduce_first(acc.first_fault, min_op(), scratch32);
     if (threadIdx.x == 0) {
         c.part[(size_t)r * c.nchunks + j] = best;
         c.part_fault[(size_t)r * c.nchunks + j] = first_fault;
@@ -1144,9 +1161,10 @@ __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_vi
                 *list++ = sample_rank_key(w, i);
         });
     }
-    above_cnt = block_reduce(above_cnt, add_op(), buf);
-    above_sum = block_reduce(above_sum, add_op(), buf);
-    total = block_reduce(total, add_op(), buf);
+    __shared__ uint64_t more[2][SCRATCH];
+    above_cnt = block_reduce_first(above_cnt, add_op(), buf);
+    above_sum = block_reduce_first(above_sum, add_op(), more[0]);
+    total = block_reduce_first(total, add_op(), more[1]);
     if (threadIdx.x == 0) {
         add_u64(&s->above_cnt, above_cnt);
         add_u64(&s->above_sum, above_sum);
@@ -1363,7 +1381,7 @@ __device__ static void mass_chunk(const kcall &c, int r, int j, const chunk_view
         visit(ch, [&](int, float v) { mass += weight(v); });
     else
         visit(ch, [&](int i, float v) { mass += kept_weight(v, weight, bound, i); });
-    mass = block_reduce(mass, add_op(), buf);
+    mass = block_reduce_first(mass, add_op(), buf);
     if (threadIdx.x == 0)
         c.part[(size_t)r * c.nchunks + j] = mass;
 }
@@ -1574,6 +1592,7 @@ __device__ static void mass_and_draw(const kcall &c, int r, uint64_t *buf)
                 continue;
             const chunk_view ch = {row_data(c, r), c.dtype, j * c.chunk, chunk_end(c, j), NULL};
             mass_chunk(c, r, j, ch, weight, 0, buf);
+            __syncthreads(); /* buf again */
         }
     }
     __syncthreads();
