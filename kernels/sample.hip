@@ -421,6 +421,41 @@ template <typename F> __device__ static inline void visit(const chunk_view &ch, 
     }
 }
 
+/*
+ * f(i, value) for the elements of the chunk that a thread's flags name: bit e
+ * is the e-th element the thread saw in visit(), which takes the same order
+ * (lines of four, or single elements where the row is not aligned for wide
+ * loads).  A line none of whose elements is flagged is not loaded.  A thread
+ * sees at most SAMPLE_CHUNK_MAX / SAMPLE_FUSED_BLOCK = 32 elements.
+ */
+static_assert(SAMPLE_CHUNK_MAX <= 32 * SAMPLE_FUSED_BLOCK && SAMPLE_FUSED_BLOCK <= SAMPLE_BLOCK,
+              "a thread's elements in a chunk fit a 32-bit mask");
+template <typename F> __device__ static inline void visit_flagged(const chunk_view &ch,
+                                                                  uint32_t flags, F f)
+{
+    const uintptr_t quad = ch.dtype == SAMPLE_F32 ? 16 : 8;
+    if (!ch.held && ((uintptr_t)ch.row & (quad - 1)) != 0) {
+        for (int i = ch.begin + (int)threadIdx.x; flags; i += (int)blockDim.x, flags >>= 1)
+            if (flags & 1)
+                f(i, sample_load(ch.row, ch.dtype, i));
+        return;
+    }
+    for (int i = ch.begin + 4 * (int)threadIdx.x; flags; i += 4 * (int)blockDim.x, flags >>= 4) {
+        if (!(flags & 15))
+            continue;
+        float v[4];
+        if (ch.held) {
+            const float4 q = *(const float4 *)(ch.held + (i - ch.begin));
+            v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
+        } else {
+            load4_until(ch.row, ch.dtype, i, ch.end, v);
+        }
+        for (int j = 0; j < 4; j++)
+            if (flags >> j & 1)
+                f(i + j, v[j]);
+    }
+}
+
 /* ---- scan: validity, maximum, first maximum ------------------------------------ */
 
 /* What the scan keeps of the values it sees. */
@@ -1118,6 +1153,7 @@ __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_vi
     uint32_t *g_cnt = range_counts(c, r);
     uint64_t *g_sum = range_sums(c, r);
     uint64_t above_cnt = 0, above_sum = 0, total = 0, mine = 0;
+    uint32_t flags = 0, seen = 0; /* the thread's candidates, for visit_flagged */
     for (int b = threadIdx.x; b < SAMPLE_RANGE; b += blockDim.x) {
         r_cnt[b] = 0;
         r_sum[b] = 0;
@@ -1132,11 +1168,13 @@ __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_vi
             above_sum += w;
         } else if (b >= blo) {
             mine++;
+            flags |= 1u << seen;
             if (ranged) {
                 atomicAdd(&r_cnt[b - blo], 1u);
                 add_u64(&r_sum[b - blo], w);
             }
         }
+        seen++;
     });
     __syncthreads();
     for (int b = threadIdx.x; ranged && b < SAMPLE_RANGE; b += blockDim.x) {
@@ -1146,7 +1184,8 @@ __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_vi
         }
     }
     /* Room in the list for the block's candidates with one atomic, then each
-     * thread writes its own, met again in the same order. */
+     * thread writes its own, met again in the same order (only the lines that
+     * hold them read again). */
     uint64_t found;
     uint64_t at = block_exclusive_scan(mine, buf, &found);
     if (threadIdx.x == 0 && found)
@@ -1154,12 +1193,7 @@ __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_vi
     __syncthreads();
     if (found) {
         uint64_t *list = c.cand + (size_t)r * c.vocab + base + at;
-        visit(ch, [&](int i, float v) {
-            uint64_t w = weight(v);
-            uint32_t b = bucket_of(w);
-            if (b >= blo && b <= bhi)
-                *list++ = sample_rank_key(w, i);
-        });
+        visit_flagged(ch, flags, [&](int i, float v) { *list++ = sample_rank_key(weight(v), i); });
     }
     __shared__ uint64_t more[2][SCRATCH];
     above_cnt = block_reduce_first(above_cnt, add_op(), buf);
