@@ -192,6 +192,27 @@ __device__ static inline void add_u64(uint64_t *p, uint64_t v)
     atomicAdd((unsigned long long *)p, (unsigned long long)v);
 }
 
+/* A 64-bit sum in shared memory kept as two 32-bit halves: v added with
+ * 32-bit atomics, native on every target, where a 64-bit shared add can be a
+ * compare-and-swap loop that contending lanes retry.  The low half's atomic
+ * returns what it held, so its carry into the high half is exact. */
+struct split_u64 {
+    uint32_t lo, hi;
+};
+
+__device__ static inline void add_split(split_u64 *p, uint64_t v)
+{
+    const uint32_t low = (uint32_t)v, before = atomicAdd(&p->lo, low);
+    const uint32_t high = (uint32_t)(v >> 32) + (before + low < before ? 1u : 0u);
+    if (high)
+        atomicAdd(&p->hi, high);
+}
+
+__device__ static inline uint64_t split_value(const split_u64 &p)
+{
+    return ((uint64_t)p.hi << 32) + p.lo;
+}
+
 /* A float as a 32-bit key whose unsigned order is the float order (no NaN);
  * -0 and +0 are one value, so that the first of them is the first maximum. */
 __device__ static inline uint32_t order_bits(float v)
@@ -827,7 +848,7 @@ struct select_smem {
     uint64_t prefix[SAMPLE_SORT_MAX]; /* inclusive prefix sums of the sorted weights */
     uint64_t buf[SCRATCH];
     uint32_t digit_cnt[256];
-    uint64_t digit_sum[256];
+    split_u64 digit_sum[256];
     uint32_t count;
     uint32_t answer;
 };
@@ -993,7 +1014,7 @@ __device__ static selected pick_narrowing(const uint64_t *list, uint32_t n, key_
         const uint32_t digits = 1u << width;
         for (uint32_t d = threadIdx.x; d < 256; d += blockDim.x) {
             sm->digit_cnt[d] = 0;
-            sm->digit_sum[d] = 0;
+            sm->digit_sum[d] = split_u64{0, 0};
         }
         __syncthreads();
         for (uint32_t i = threadIdx.x; i < n; i += blockDim.x) {
@@ -1001,14 +1022,15 @@ __device__ static selected pick_narrowing(const uint64_t *list, uint32_t n, key_
             if (in_set(key, prefix, shift)) {
                 uint32_t d = (uint32_t)(key >> next) & (digits - 1);
                 atomicAdd(&sm->digit_cnt[d], 1u);
-                add_u64(&sm->digit_sum[d], key >> SAMPLE_INDEX_BITS);
+                add_split(&sm->digit_sum[d], key >> SAMPLE_INDEX_BITS);
             }
         }
         __syncthreads();
         /* Totals of the digits above each digit, largest digit first. */
         const uint32_t d = digits - 1 - threadIdx.x; /* valid for threadIdx.x < digits */
         const bool mine = threadIdx.x < digits;
-        uint64_t c_own = mine ? sm->digit_cnt[d] : 0, w_own = mine ? sm->digit_sum[d] : 0;
+        uint64_t c_own = mine ? sm->digit_cnt[d] : 0;
+        uint64_t w_own = mine ? split_value(sm->digit_sum[d]) : 0;
         uint64_t c_above = block_exclusive_scan(c_own, sm->buf, NULL);
         uint64_t w_above = block_exclusive_scan(w_own, sm->buf, NULL);
         if (mine) {
@@ -1146,7 +1168,7 @@ __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_vi
     /* The candidate buckets' counts and weights, the block's, then added to
      * the row's: one global atomic per bucket, not per candidate. */
     __shared__ uint32_t r_cnt[SAMPLE_RANGE];
-    __shared__ uint64_t r_sum[SAMPLE_RANGE];
+    __shared__ split_u64 r_sum[SAMPLE_RANGE];
     struct sample_row_state *s = &c.state[r];
     const uint32_t blo = volatile_load(&s->blo), bhi = volatile_load(&s->bhi);
     const bool ranged = bhi - blo + 1 <= SAMPLE_RANGE;
@@ -1156,7 +1178,7 @@ __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_vi
     uint32_t flags = 0, seen = 0; /* the thread's candidates, for visit_flagged */
     for (int b = threadIdx.x; b < SAMPLE_RANGE; b += blockDim.x) {
         r_cnt[b] = 0;
-        r_sum[b] = 0;
+        r_sum[b] = split_u64{0, 0};
     }
     __syncthreads();
     visit(ch, [&](int, float v) {
@@ -1171,7 +1193,7 @@ __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_vi
             flags |= 1u << seen;
             if (ranged) {
                 atomicAdd(&r_cnt[b - blo], 1u);
-                add_u64(&r_sum[b - blo], w);
+                add_split(&r_sum[b - blo], w);
             }
         }
         seen++;
@@ -1180,7 +1202,7 @@ __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_vi
     for (int b = threadIdx.x; ranged && b < SAMPLE_RANGE; b += blockDim.x) {
         if (r_cnt[b]) {
             atomicAdd(&g_cnt[b], r_cnt[b]);
-            add_u64(&g_sum[b], r_sum[b]);
+            add_u64(&g_sum[b], split_value(r_sum[b]));
         }
     }
     /* Room in the list for the block's candidates with one atomic, then each
