@@ -3,9 +3,9 @@
  *
  * The kernels are HIP sources.  hipcc builds them for AMD (HSACO); nvcc builds
  * the same files as CUDA (-x cu).  Only the names here differ: the header,
- * ballots, shuffles, a warp's barrier and a pause for spin loops.  Nothing here assumes a warp
- * width: CDNA (gfx9) runs 64 lanes, RDNA and NVIDIA 32, and ballots are
- * widened to 64 bits on both.
+ * ballots, shuffles, a warp's barrier and a pause for spin loops.  Nothing
+ * here assumes a warp width: CDNA (gfx9) runs 64 lanes, RDNA and NVIDIA 32,
+ * and ballots are widened to 64 bits on both.
  */
 #ifndef SAMPLE_KERNELS_COMPAT_H
 #define SAMPLE_KERNELS_COMPAT_H

@@ -284,30 +284,9 @@ template <typename T, typename Op> __device__ static inline T warp_reduce(T v, O
     return v;
 }
 
-/* Every thread gets op over the block's values; scratch holds one per warp. */
-template <typename T, typename Op>
-__device__ static T block_reduce(T v, Op op, T *scratch)
-{
-    v = warp_reduce(v, op);
-    int lane = threadIdx.x % SAMPLE_WARP, warp = threadIdx.x / SAMPLE_WARP;
-    if (lane == 0)
-        scratch[warp] = v;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        for (int i = 1; i < (int)(blockDim.x / SAMPLE_WARP); i++)
-            v = op(v, scratch[i]);
-        scratch[0] = v;
-    }
-    __syncthreads();
-    v = scratch[0];
-    __syncthreads();
-    return v;
-}
-
 /* op over the block's values, in thread 0 only (the others get their warp's):
- * one barrier where block_reduce takes three, for results that only thread 0
- * uses.  scratch holds one per warp; until the block's next barrier, a second
- * call needs other scratch. */
+ * one barrier, for results that only thread 0 uses.  scratch holds one per
+ * warp; until the block's next barrier, a second call needs other scratch. */
 template <typename T, typename Op>
 __device__ static T block_reduce_first(T v, Op op, T *scratch)
 {
@@ -318,6 +297,20 @@ __device__ static T block_reduce_first(T v, Op op, T *scratch)
     if (threadIdx.x == 0)
         for (int i = 1; i < (int)(blockDim.x / SAMPLE_WARP); i++)
             v = op(v, scratch[i]);
+    return v;
+}
+
+/* Every thread gets op over the block's values (two barriers more than
+ * block_reduce_first); scratch holds one per warp. */
+template <typename T, typename Op>
+__device__ static T block_reduce(T v, Op op, T *scratch)
+{
+    v = block_reduce_first(v, op, scratch);
+    if (threadIdx.x == 0)
+        scratch[0] = v;
+    __syncthreads();
+    v = scratch[0];
+    __syncthreads();
     return v;
 }
 
