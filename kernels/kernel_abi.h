@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#define SAMPLE_KERNEL_ABI 7
+#define SAMPLE_KERNEL_ABI 8
 
 /* Threads per block: the fused kernel's, and the other kernels'; multiples of
  * 64 and of 32. */
@@ -19,6 +19,9 @@
 /* Most elements per block (a chunk), in every kernel: what the fused
  * kernel's block holds in shared memory. */
 #define SAMPLE_CHUNK_MAX 8192
+/* Most elements per block in the chain's kernels, which read their chunks
+ * from the row (a larger chunk spreads each block's fixed work wider). */
+#define SAMPLE_CHAIN_CHUNK_MAX 16384
 /* Log-scale weight buckets of the first selection pass (see sample.hip). */
 #define SAMPLE_BUCKETS 2304
 /* Candidate buckets whose exact counts and weights the gather adds up. */

@@ -233,10 +233,16 @@ struct weigher {
     float temperature;
     float scale[2]; /* probabilities: sample_prob_scale(E) */
 
+    /* The weight as a float x, w = trunc(x): 0 <= x <= 2^40 (SPEC 2). */
+    __device__ float scaled(float v) const
+    {
+        return kind == SAMPLE_PROBS ? sample_prob_scaled(v, scale)
+                                    : sample_logit_scaled(v, max, temperature);
+    }
+
     __device__ uint64_t operator()(float v) const
     {
-        return kind == SAMPLE_PROBS ? sample_prob_weight_scaled(v, scale)
-                                    : sample_logit_weight(v, max, temperature);
+        return (uint64_t)scaled(v);
     }
 };
 
@@ -262,6 +268,18 @@ __device__ static inline uint32_t bucket_of(uint64_t w)
         return (uint32_t)w;
     int len = 64 - __clzll((long long)w);
     return (uint32_t)((len - 7) * 64 + (w >> (len - 7)));
+}
+
+/*
+ * bucket_of(trunc(x)) from the float x of weigher::scaled, without the 64-bit
+ * weight.  For x >= 64 with biased exponent e, trunc(x) has e - 126 bits and
+ * its top seven are 64 plus the top six bits of x's fraction, so the bucket is
+ * (e - 132) * 64 plus those six bits: x's bits shifted right by 17, less
+ * 132 * 64.
+ */
+__device__ static inline uint32_t bucket_of_scaled(float x)
+{
+    return x >= 64.0f ? (sample_f32_bits(x) >> 17) - 132u * 64u : (uint32_t)x;
 }
 
 /* ---- block-wide reductions and scans ---------------------------------------- */
@@ -436,37 +454,47 @@ template <typename F> __device__ static inline void visit(const chunk_view &ch, 
 }
 
 /*
- * f(i, value) for the elements of the chunk that a thread's flags name: bit e
- * is the e-th element the thread saw in visit(), which takes the same order
+ * f(k, i, value) for the elements of the chunk that a thread's flags name: bit
+ * e is the e-th element the thread saw in visit(), which takes the same order
  * (lines of four, or single elements where the row is not aligned for wide
- * loads).  A line none of whose elements is flagged is not loaded.  A thread
- * sees at most SAMPLE_CHUNK_MAX / SAMPLE_FUSED_BLOCK = 32 elements.
+ * loads); k numbers the warp's elements from 0, lane by lane, eight bits of
+ * the flags at a time.  A warp first lists its flagged indices in `staged`
+ * (eight entries per thread), then its lanes take the list in turn, so that
+ * all of them work however few elements are flagged: a few in a hundred
+ * leave most lanes of a per-lane walk idle.  A thread sees at most 32
+ * elements: SAMPLE_CHUNK_MAX / SAMPLE_FUSED_BLOCK in the fused kernel,
+ * SAMPLE_CHAIN_CHUNK_MAX / SAMPLE_BLOCK in the chain's.
  */
-static_assert(SAMPLE_CHUNK_MAX <= 32 * SAMPLE_FUSED_BLOCK && SAMPLE_FUSED_BLOCK <= SAMPLE_BLOCK,
+static_assert(SAMPLE_CHUNK_MAX <= 32 * SAMPLE_FUSED_BLOCK &&
+                  SAMPLE_CHAIN_CHUNK_MAX <= 32 * SAMPLE_BLOCK,
               "a thread's elements in a chunk fit a 32-bit mask");
-template <typename F> __device__ static inline void visit_flagged(const chunk_view &ch,
-                                                                  uint32_t flags, F f)
+template <typename F>
+__device__ static inline void visit_flagged(const chunk_view &ch, uint32_t flags,
+                                            uint32_t *staged, F f)
 {
     const uintptr_t quad = ch.dtype == SAMPLE_F32 ? 16 : 8;
-    if (!ch.held && ((uintptr_t)ch.row & (quad - 1)) != 0) {
-        for (int i = ch.begin + (int)threadIdx.x; flags; i += (int)blockDim.x, flags >>= 1)
-            if (flags & 1)
-                f(i, sample_load(ch.row, ch.dtype, i));
-        return;
-    }
-    for (int i = ch.begin + 4 * (int)threadIdx.x; flags; i += 4 * (int)blockDim.x, flags >>= 4) {
-        if (!(flags & 15))
+    const bool lines = ch.held || ((uintptr_t)ch.row & (quad - 1)) == 0;
+    const int lane = threadIdx.x % SAMPLE_WARP;
+    const int first = lines ? ch.begin + 4 * (int)threadIdx.x : ch.begin + (int)threadIdx.x;
+    uint32_t *list = staged + 8 * (threadIdx.x - lane), done = 0;
+    for (int round = 0; round < 32; round += 8) {
+        uint32_t bits = flags >> round & 0xffu;
+        const uint32_t n = __popc(bits), incl = warp_inclusive_sum(n, lane);
+        const uint32_t total = SAMPLE_SHFL(incl, SAMPLE_WARP - 1);
+        if (total == 0)
             continue;
-        float v[4];
-        if (ch.held) {
-            const float4 q = *(const float4 *)(ch.held + (i - ch.begin));
-            v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
-        } else {
-            load4_until(ch.row, ch.dtype, i, ch.end, v);
+        for (uint32_t at = incl - n; bits; bits &= bits - 1, at++) {
+            const int e = round + __ffs((int)bits) - 1;
+            list[at] = (uint32_t)(lines ? first + (e / 4) * 4 * (int)blockDim.x + e % 4
+                                        : first + e * (int)blockDim.x);
         }
-        for (int j = 0; j < 4; j++)
-            if (flags >> j & 1)
-                f(i + j, v[j]);
+        SAMPLE_SYNCWARP();
+        for (uint32_t k = lane; k < total; k += SAMPLE_WARP) {
+            const int i = (int)list[k];
+            f(done + k, i, ch.held ? ch.held[i - ch.begin] : sample_load(ch.row, ch.dtype, i));
+        }
+        done += total;
+        SAMPLE_SYNCWARP();
     }
 }
 
@@ -706,7 +734,7 @@ __device__ static void histogram_chunk(const kcall &c, int r, const chunk_view &
     for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
         cnt[b] = 0;
     __syncthreads();
-    visit(ch, [&](int, float v) { atomicAdd(&cnt[bucket_of(weight(v))], 1u); });
+    visit(ch, [&](int, float v) { atomicAdd(&cnt[bucket_of_scaled(weight.scaled(v))], 1u); });
     __syncthreads();
     uint32_t *g_cnt = c.hist_cnt + (size_t)r * SAMPLE_BUCKETS;
     for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
@@ -1150,12 +1178,17 @@ __device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
     }
 }
 
-/* The chunk's part of the gather: the candidates' rank keys appended to the
+/*
+ * The chunk's part of the gather: the candidates' rank keys appended to the
  * row's list, and exact totals the histogram only bounded (the row's weight,
  * and the count and weight of the tokens above the candidates; where plan's
- * range fits SAMPLE_RANGE, each candidate bucket's count and weight too). */
+ * range fits SAMPLE_RANGE, each candidate bucket's count and weight too).
+ * The first visit compares each weight's float (weigher::scaled) with the
+ * candidate buckets' bounds, which are whole numbers, so it needs no bucket;
+ * the candidates, a few in a hundred, are met again in the second.
+ */
 __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_view &ch,
-                                    const weigher &weight, uint64_t *buf)
+                                    const weigher &weight, uint32_t *staged, uint64_t *buf)
 {
     __shared__ uint32_t base;
     /* The candidate buckets' counts and weights, the block's, then added to
@@ -1165,57 +1198,62 @@ __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_vi
     struct sample_row_state *s = &c.state[r];
     const uint32_t blo = volatile_load(&s->blo), bhi = volatile_load(&s->bhi);
     const bool ranged = bhi - blo + 1 <= SAMPLE_RANGE;
+    /* w >= bucket_min(b) iff x >= it: a weight is its float truncated. */
+    const float above_from = (float)bucket_min(bhi + 1), cand_from = (float)bucket_min(blo);
     uint32_t *g_cnt = range_counts(c, r);
     uint64_t *g_sum = range_sums(c, r);
-    uint64_t above_cnt = 0, above_sum = 0, total = 0, mine = 0;
+    uint64_t above_sum = 0, total = 0;
+    uint32_t above_cnt = 0, mine = 0;
     uint32_t flags = 0, seen = 0; /* the thread's candidates, for visit_flagged */
     for (int b = threadIdx.x; b < SAMPLE_RANGE; b += blockDim.x) {
         r_cnt[b] = 0;
         r_sum[b] = split_u64{0, 0};
     }
-    __syncthreads();
     visit(ch, [&](int, float v) {
-        uint64_t w = weight(v);
-        uint32_t b = bucket_of(w);
+        const float x = weight.scaled(v);
+        const uint64_t w = (uint64_t)x;
+        const bool above = x >= above_from, cand = !above && x >= cand_from;
         total += w;
-        if (b > bhi) {
-            above_cnt++;
-            above_sum += w;
-        } else if (b >= blo) {
-            mine++;
-            flags |= 1u << seen;
-            if (ranged) {
-                atomicAdd(&r_cnt[b - blo], 1u);
-                add_split(&r_sum[b - blo], w);
-            }
-        }
+        above_cnt += above;
+        above_sum += above ? w : 0;
+        mine += cand;
+        flags |= (uint32_t)cand << seen;
         seen++;
     });
-    __syncthreads();
-    for (int b = threadIdx.x; ranged && b < SAMPLE_RANGE; b += blockDim.x) {
-        if (r_cnt[b]) {
-            atomicAdd(&g_cnt[b], r_cnt[b]);
-            add_u64(&g_sum[b], split_value(r_sum[b]));
-        }
-    }
-    /* Room in the list for the block's candidates with one atomic, then each
-     * thread writes its own, met again in the same order (only the lines that
-     * hold them read again). */
+    /* Room in the list for the block's candidates with one atomic; each warp
+     * writes its own from where its first thread's go, met again (only they
+     * read again). */
     uint64_t found;
-    uint64_t at = block_exclusive_scan(mine, buf, &found);
+    const uint64_t at = block_exclusive_scan(mine, buf, &found);
     if (threadIdx.x == 0 && found)
         base = atomicAdd(&s->ncand, (uint32_t)found);
     __syncthreads();
     if (found) {
-        uint64_t *list = c.cand + (size_t)r * c.vocab + base + at;
-        visit_flagged(ch, flags, [&](int i, float v) { *list++ = sample_rank_key(weight(v), i); });
+        uint64_t *list = c.cand + (size_t)r * c.vocab + base + SAMPLE_SHFL(at, 0);
+        visit_flagged(ch, flags, staged, [&](uint32_t k, int i, float v) {
+            const float x = weight.scaled(v);
+            const uint64_t w = (uint64_t)x;
+            list[k] = sample_rank_key(w, i);
+            if (ranged) {
+                const uint32_t b = bucket_of_scaled(x) - blo;
+                atomicAdd(&r_cnt[b], 1u);
+                add_split(&r_sum[b], w);
+            }
+        });
+        __syncthreads();
+        for (int b = threadIdx.x; ranged && b < SAMPLE_RANGE; b += blockDim.x) {
+            if (r_cnt[b]) {
+                atomicAdd(&g_cnt[b], r_cnt[b]);
+                add_u64(&g_sum[b], split_value(r_sum[b]));
+            }
+        }
     }
     __shared__ uint64_t more[2][SCRATCH];
-    above_cnt = block_reduce_first(above_cnt, add_op(), buf);
+    const uint64_t cnt = block_reduce_first((uint64_t)above_cnt, add_op(), buf);
     above_sum = block_reduce_first(above_sum, add_op(), more[0]);
     total = block_reduce_first(total, add_op(), more[1]);
     if (threadIdx.x == 0) {
-        add_u64(&s->above_cnt, above_cnt);
+        add_u64(&s->above_cnt, cnt);
         add_u64(&s->above_sum, above_sum);
         add_u64(&s->total, total);
         /* every token above the candidates is kept */
@@ -2274,7 +2312,7 @@ __device__ static void run_chunk(const kcall &c, int r, int j, float *held, sele
         mode = volatile_load(&s->mode);
     }
     if (mode == SAMPLE_MODE_SELECT) {
-        gather_chunk(c, r, j, ch, weight, scratch64);
+        gather_chunk(c, r, j, ch, weight, cnt, scratch64); /* cnt: free since the release */
         if (arrive(c, r, MEET_GATHER))
             select_and_draw(c, r, sm); /* held is sm's memory: no longer read */
         return;
@@ -2368,13 +2406,16 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_histogram(kc
         combine_histogram(c, r, cnt, scratch64);
 }
 
+static_assert(SAMPLE_BUCKETS >= 8 * SAMPLE_FUSED_BLOCK && SAMPLE_SORT_MAX * 2 >= 8 * SAMPLE_BLOCK,
+              "visit_flagged's lists fit the histogram's counts (fused) and the sort's keys");
 extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK, 3) sample_k_gather(kcall c)
 {
     __shared__ select_smem sm;
     const int r = blockIdx.y;
     if (c.state[r].mode != SAMPLE_MODE_SELECT)
         return;
-    gather_chunk(c, r, blockIdx.x, indexed_chunk(c), row_weigher(c, r), sm.buf);
+    gather_chunk(c, r, blockIdx.x, indexed_chunk(c), row_weigher(c, r), (uint32_t *)sm.keys,
+                 sm.buf);
     if (arrive(c, r, MEET_GATHER))
         select_and_draw(c, r, &sm);
 }

@@ -230,10 +230,16 @@ SAMPLE_HD void sample_prob_scale(int E, float s[2])
  * finite and below 2^E.  Scaling by a power of two is exact unless the product
  * falls below 2^-126, where the floor is 0 either way; the product is below
  * 2^40, so converting it to an integer (truncation) is the floor.
+ * sample_prob_scaled is that product, the float whose truncation is the weight.
  */
+SAMPLE_HD float sample_prob_scaled(float p, const float s[2])
+{
+    return fabsf(p) * s[0] * s[1];
+}
+
 SAMPLE_HD uint64_t sample_prob_weight_scaled(float p, const float s[2])
 {
-    return (uint64_t)(fabsf(p) * s[0] * s[1]);
+    return (uint64_t)sample_prob_scaled(p, s);
 }
 
 /* SPEC 2.1: the weight of probability p in a row whose maximum has exponent E. */
@@ -289,19 +295,29 @@ SAMPLE_HD float sample_sexp_scaled(float z, int s)
     return p * sample_f32_from_bits((uint32_t)((int)k + s + 127) << 23);
 }
 
-/* SPEC 2.2, T > 0: the weight of a logit l (not NaN, not +inf) given the row maximum mx. */
-SAMPLE_HD uint64_t sample_logit_weight(float l, float mx, float t)
+/*
+ * SPEC 2.2, T > 0: the weight of a logit l (not NaN, not +inf) given the row
+ * maximum mx, as a float x whose truncation is the weight: 0, or
+ * min(sexp(z) * 2^40, 2^40).  sexp(z) * 2^40 is a normal float below 2^41, so
+ * truncating it is the floor, and the floor of the smaller of it and the
+ * integer 2^40 is the smaller of its floor and 2^40.
+ */
+SAMPLE_HD float sample_logit_scaled(float l, float mx, float t)
 {
     if (l == -INFINITY)
-        return 0;
+        return 0.0f;
     float diff = l - mx;
     float z = diff / t;
     if (z < -64.0f)
-        return 0;
-    /* floor(sexp(z) * 2^40): sexp(z) * 2^40 is a normal float below 2^41,
-     * so converting it to an integer (truncation) is the floor. */
-    uint64_t w = (uint64_t)sample_sexp_scaled(z, 40);
-    return w < SAMPLE_W_ONE ? w : SAMPLE_W_ONE;
+        return 0.0f;
+    float x = sample_sexp_scaled(z, 40);
+    return x < 0x1p40f ? x : 0x1p40f;
+}
+
+/* SPEC 2.2, T > 0: the weight of a logit l (not NaN, not +inf) given the row maximum mx. */
+SAMPLE_HD uint64_t sample_logit_weight(float l, float mx, float t)
+{
+    return (uint64_t)sample_logit_scaled(l, mx, t);
 }
 
 /* The order of SPEC 3 as one integer: a larger key ranks first; keys are distinct. */

@@ -211,12 +211,12 @@ static int check_pointers(const struct hip_state *s, struct sample_call *call)
 /* ---- one slice of rows ------------------------------------------------------ */
 
 /* Elements per block: about `per` blocks per processor over the slice, whole
- * lines, at least CHUNK_MIN and at most SAMPLE_CHUNK_MAX. */
-static int64_t choose_chunk(int64_t vocab, int64_t rows, int processors, int per)
+ * lines, at least CHUNK_MIN and at most `most` (a multiple of CHUNK_STEP). */
+static int64_t choose_chunk(int64_t vocab, int64_t rows, int processors, int per, int64_t most)
 {
     const int64_t procs = processors > 0 ? processors : 1;
     int64_t chunk = (vocab * rows + per * procs - 1) / (per * procs);
-    chunk = chunk < CHUNK_MIN ? CHUNK_MIN : chunk > SAMPLE_CHUNK_MAX ? SAMPLE_CHUNK_MAX : chunk;
+    chunk = chunk < CHUNK_MIN ? CHUNK_MIN : chunk > most ? most : chunk;
     return (chunk + CHUNK_STEP - 1) / CHUNK_STEP * CHUNK_STEP;
 }
 
@@ -303,10 +303,12 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
      * always takes ONCE_CHUNK: fewer lists for the last block to merge. */
     const int topk = topk_scan(call, row0, rows);
     const int once = topk || (one_pass_scan(call) && !has_row_arrays(p));
-    int64_t chunk = choose_chunk(vocab, rows, kn->processors, FUSED_BLOCKS_PER_PROCESSOR);
+    int64_t chunk = choose_chunk(vocab, rows, kn->processors, FUSED_BLOCKS_PER_PROCESSOR,
+                                 SAMPLE_CHUNK_MAX);
     const int fused = !once && fits_fused(kn, rows, (vocab + chunk - 1) / chunk);
     if (!fused && !once)
-        chunk = choose_chunk(vocab, rows, kn->processors, CHAIN_BLOCKS_PER_PROCESSOR);
+        chunk = choose_chunk(vocab, rows, kn->processors, CHAIN_BLOCKS_PER_PROCESSOR,
+                             SAMPLE_CHAIN_CHUNK_MAX);
     if (topk || (!fused && one_pass_scan(call) && chunk > ONCE_CHUNK))
         chunk = ONCE_CHUNK;
     const int nchunks = (int)((vocab + chunk - 1) / chunk);
