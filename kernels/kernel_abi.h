@@ -123,6 +123,9 @@ struct sample_kernel_call {
                                   buckets' exact counts and weights; 0 between calls */
     uint64_t *cand;            /* [batch][vocab] rank keys; sample_k_topk:
                                   [batch][nchunks][SAMPLE_TOPK_MAX] p-keys */
+    uint16_t *chunk_hist;      /* the chain's scan of probabilities that select:
+                                  [batch][nchunks][SAMPLE_BUCKETS] counts at each
+                                  chunk's own maximum's exponent; else NULL */
 };
 
 #endif /* SAMPLE_KERNEL_ABI_H */

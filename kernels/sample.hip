@@ -862,6 +862,82 @@ __device__ static void combine_histogram(const kcall &c, int r, uint32_t *cnt, u
     plan(c, r, cnt, scratch);
 }
 
+/*
+ * The histogram in the scan's pass, for the chain's rows of probabilities: a
+ * weight's bucket is scale-free in the sense that a chunk can count its
+ * elements' buckets at its own maximum's exponent E_j before the row's E is
+ * known, and the row's last block moves each count to the row's bucket.
+ * With d = E - E_j >= 0, a chunk's bucket b holds the x (weigher::scaled) of
+ * [bucket_min(b), bucket_min(b + 1)); at the row's scale they are those
+ * values times 2^-d, whose floors all equal bucket_min(b) >> d (an interval
+ * [m 2^-d, (m + 1) 2^-d) with m whole holds no whole number but at its
+ * start), so the row's bucket is bucket_of(bucket_min(b) >> d): b - 64 d
+ * while that stays in the log-scale buckets.
+ */
+static_assert(SAMPLE_CHAIN_CHUNK_MAX <= 65535, "a chunk's bucket counts fit 16 bits");
+__device__ static inline uint32_t rescaled_bucket(uint32_t b, int d)
+{
+    return d == 0 ? b : bucket_of(d >= 64 ? 0 : bucket_min(b) >> d);
+}
+
+/* A block of the chain's scan: its chunk's bucket counts at its own maximum's
+ * exponent, into chunk_hist (rows that select, chunks with no fault). */
+__device__ static void local_histogram(const kcall &c, int r, int j, const chunk_view &ch,
+                                       uint32_t *cnt)
+{
+    __shared__ uint64_t best;
+    __shared__ uint32_t fault;
+    const struct sample_row_params p = row_params(c, r);
+    if (p.fault != SAMPLE_ROW_OK || !row_selects(c, p))
+        return;
+    if (threadIdx.x == 0) {
+        best = c.part[(size_t)r * c.nchunks + j];
+        fault = c.part_fault[(size_t)r * c.nchunks + j];
+    }
+    __syncthreads();
+    if (fault != ~0u) /* the row is invalid */
+        return;
+    /* An all-zero chunk counts every element in bucket 0 at any scale. */
+    const float max = from_order_bits((uint32_t)(best >> 32));
+    const weigher local = make_weigher(c, r, max, sample_frexp_exponent(max > 0.0f ? max : 1.0f));
+    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
+        cnt[b] = 0;
+    __syncthreads();
+    visit(ch, [&](int, float v) { atomicAdd(&cnt[bucket_of_scaled(local.scaled(v))], 1u); });
+    __syncthreads();
+    uint16_t *out = c.chunk_hist + ((size_t)r * c.nchunks + j) * SAMPLE_BUCKETS;
+    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
+        out[b] = (uint16_t)cnt[b];
+}
+
+/* The row's last scanning block, after combine_scan, for a row that
+ * selects: the chunks' counts moved to the row's buckets, then plan. */
+__device__ static void combine_local_histograms(const kcall &c, int r, uint32_t *cnt,
+                                                uint64_t *scratch)
+{
+    const struct sample_row_state *s = &c.state[r];
+    __syncthreads(); /* thread 0's finish_scan wrote the row's state */
+    if (volatile_load(&s->mode) != SAMPLE_MODE_SELECT)
+        return;
+    const int32_t exponent = volatile_load(&s->exponent);
+    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
+        cnt[b] = 0;
+    __syncthreads();
+    for (int j = 0; j < c.nchunks; j++) {
+        const uint64_t best = volatile_load(&c.part[(size_t)r * c.nchunks + j]);
+        const float max = from_order_bits((uint32_t)(best >> 32));
+        const int d = max > 0.0f ? exponent - sample_frexp_exponent(max) : 0;
+        const uint16_t *h = c.chunk_hist + ((size_t)r * c.nchunks + j) * SAMPLE_BUCKETS;
+        for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x) {
+            const uint32_t n = h[b];
+            if (n)
+                atomicAdd(&cnt[rescaled_bucket((uint32_t)b, d)], n);
+        }
+    }
+    __syncthreads();
+    plan(c, r, cnt, scratch);
+}
+
 /* ---- gather and select: the exact boundary ------------------------------------ */
 
 struct select_smem {
@@ -2366,14 +2442,24 @@ __device__ static inline chunk_view indexed_chunk(const kcall &c)
     return ch;
 }
 
-extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK) sample_k_scan(kcall c)
+/* Where the call has chunk_hist, the histogram step is done here too (see
+ * local_histogram), and the row's last block plans the gather.  Four blocks
+ * a processor (32 registers): a batch of 64 rows of 128256 is one wave. */
+extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK, 4) sample_k_scan(kcall c)
 {
     __shared__ uint64_t scratch64[SCRATCH];
     __shared__ uint32_t scratch32[SCRATCH];
+    __shared__ __align__(16) uint32_t cnt[SAMPLE_BUCKETS];
     const int r = blockIdx.y;
-    scan_step(c, r, blockIdx.x, indexed_chunk(c), NULL, scratch64, scratch32);
-    if (arrive(c, r, MEET_SCAN))
+    const chunk_view ch = indexed_chunk(c);
+    scan_step(c, r, blockIdx.x, ch, NULL, scratch64, scratch32);
+    if (c.chunk_hist)
+        local_histogram(c, r, blockIdx.x, ch, cnt);
+    if (arrive(c, r, MEET_SCAN)) {
         combine_scan(c, r, scratch64, scratch32);
+        if (c.chunk_hist)
+            combine_local_histograms(c, r, cnt, scratch64);
+    }
 }
 
 /* The scan where a row may be one-pass: its own kernel, since the one-pass

@@ -276,6 +276,58 @@ START_TEST(memory_mismatch)
 }
 END_TEST
 
+/*
+ * Rows of probabilities whose stretches differ in scale by many binades (one
+ * all zero, one far below the rest), in a batch whose chain takes several
+ * waves (on an H100): there the scan counts each chunk's buckets at the
+ * chunk's own scale and the row's last block moves them to the row's, which
+ * must give the scalar backend's tokens and renormalised rows.  Case i picks
+ * the filters.
+ */
+START_TEST(chunk_scales)
+{
+    const int64_t B = 256, V = 128256;
+    uint64_t seed = 0x5ca1e5u;
+    float *in = malloc((size_t)(B * V) * 4), *want = malloc((size_t)(B * V) * 4),
+          *got = malloc((size_t)(B * V) * 4);
+    for (int64_t r = 0; r < B; r++) {
+        for (int64_t i = 0; i < V; i++) {
+            const int64_t stretch = (i + r * 977) / 20000 % 9;
+            const int shift = stretch == 8 ? 90 : (int)(stretch * 5 + r % 7);
+            const double u = uniform(&seed);
+            in[r * V + i] = stretch == 3 ? 0.0f : (float)ldexp(u * u * u, -shift);
+        }
+    }
+    sample_params p;
+    sample_params_init(&p);
+    const int renorm = _i == 3;
+    if (!renorm)
+        p.seed = 77; /* renorm takes no draw */
+    switch (_i) {
+    case 0: p.top_p = 0.9f; break;
+    case 1: p.top_k = 1000; p.top_p = 0.5f; break;
+    case 2: p.top_p = 0.99f; p.min_p = 0.01f; break;
+    default: p.top_p = 0.95f; break;
+    }
+    sample_tensor t;
+    sample_tensor_init(&t, SAMPLE_F32, in, B, V);
+    sample_ctx *ref = harness_context("scalar"), *ctx = harness_context("hip");
+    const size_t bytes = renorm ? (size_t)(B * V) * 4 : (size_t)B * 4;
+    int want_status = renorm ? sample_renorm_probs(ref, &t, &p, want, 0)
+                             : sample_from_probs(ref, &t, &p, (int32_t *)want);
+    int status = renorm ? sample_renorm_probs(ctx, &t, &p, got, 0)
+                        : sample_from_probs(ctx, &t, &p, (int32_t *)got);
+    ck_assert_int_eq(want_status, SAMPLE_OK);
+    ck_assert_msg(status == SAMPLE_OK, "%s", sample_last_error(ctx));
+    ck_assert_msg(memcmp(got, want, bytes) == 0, "case %d differs from scalar", _i);
+    sample_destroy(ref);
+    sample_destroy(ctx);
+    free(in);
+    free(want);
+    free(got);
+}
+END_TEST
+
 /* A device index that does not exist fails sample_create with SAMPLE_ERR_RANGE. */
 START_TEST(device_choice)
 {
@@ -304,6 +356,7 @@ int main(void)
     TCase *tc = tcase_create("hip");
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, device_pointers, 0, NSHAPES * NOPS * 3 * 2);
+    tcase_add_loop_test(tc, chunk_scales, 0, 4);
     tcase_add_test(tc, memory_mismatch);
     tcase_add_test(tc, device_choice);
     suite_add_tcase(s, tc);
