@@ -33,9 +33,10 @@
  * registers allow 4 on an H100), and the chain's aim. */
 #define FUSED_BLOCKS_PER_PROCESSOR 4
 #define CHAIN_BLOCKS_PER_PROCESSOR 2
-/* The chain's scan counts the buckets too where its blocks are at least this
- * many per processor (four of them fit at once). */
-#define SCAN_HIST_WAVES 8
+/* A chain grid of at least this many blocks per processor runs in several
+ * waves (its kernels fit 3 or 4 blocks a processor at once): there the chain
+ * takes its larger chunks, and the scan counts the buckets too. */
+#define CHAIN_MANY_WAVES 8
 
 struct region {
     void *ptr;
@@ -309,9 +310,20 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
     int64_t chunk = choose_chunk(vocab, rows, kn->processors, FUSED_BLOCKS_PER_PROCESSOR,
                                  SAMPLE_CHUNK_MAX);
     const int fused = !once && fits_fused(kn, rows, (vocab + chunk - 1) / chunk);
-    if (!fused && !once)
+    if (!fused && !once) {
+        /* The chain's chunks are at most SAMPLE_CHUNK_MAX where that makes
+         * one or two waves (a larger chunk then leaves processors idle at
+         * the end and lengthens the draw's walk: min-p at B = 64, V =
+         * 128256, 48 -> 52 us), and up to SAMPLE_CHAIN_CHUNK_MAX past that,
+         * where each block's fixed work spread wider pays (top-p at B =
+         * 256, V = 128256: 334 -> 316 us). */
         chunk = choose_chunk(vocab, rows, kn->processors, CHAIN_BLOCKS_PER_PROCESSOR,
-                             SAMPLE_CHAIN_CHUNK_MAX);
+                             SAMPLE_CHUNK_MAX);
+        if ((int64_t)rows * ((vocab + chunk - 1) / chunk) >=
+            CHAIN_MANY_WAVES * (int64_t)kn->processors)
+            chunk = choose_chunk(vocab, rows, kn->processors, CHAIN_BLOCKS_PER_PROCESSOR,
+                                 SAMPLE_CHAIN_CHUNK_MAX);
+    }
     if (topk || (!fused && one_pass_scan(call) && chunk > ONCE_CHUNK))
         chunk = ONCE_CHUNK;
     const int nchunks = (int)((vocab + chunk - 1) / chunk);
@@ -357,7 +369,7 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
          * -> 130).  Logits' weights need the row's maximum first, so their
          * histogram is always a step of its own. */
         if (!fused && call->kind == SAMPLE_PROBS && !one_pass_scan(call) &&
-            (int64_t)rows * nchunks >= SCAN_HIST_WAVES * (int64_t)kn->processors) {
+            (int64_t)rows * nchunks >= CHAIN_MANY_WAVES * (int64_t)kn->processors) {
             TRY(call, "allocating the workspace",
                 reserve(&s->chunk_hist, n * nchunks * SAMPLE_BUCKETS * sizeof(uint16_t), 0,
                         stream));
