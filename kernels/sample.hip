@@ -1172,11 +1172,49 @@ __device__ static selected pick(const uint64_t *list, uint32_t n, key_set set, u
     return pick_sorted(sorted->count, target, by_weight, sm);
 }
 
-/* The keys of bucket b: their weights share the bits above the bucket's width. */
-__device__ static inline key_set bucket_keys(uint32_t b, uint32_t count)
+/*
+ * The gather's exact sums over the candidate buckets blo .. bhi, where they
+ * are at most SAMPLE_RANGE: SAMPLE_RANGE slots, each bucket split into 2^s
+ * by its weights' next s bits below the top seven, as far as every
+ * candidate bucket has that many (a bucket b >= 64 has b / 64 - 1 bits below
+ * its top seven; those below 64 none).  A finer slot leaves fewer keys for
+ * the last block to sort at the boundary.  count 0: no slots (the range is
+ * wider).
+ */
+struct range_slots {
+    uint32_t blo;
+    int count, s;
+};
+
+__device__ static inline range_slots make_slots(uint32_t blo, uint32_t bhi)
 {
+    range_slots rs = {blo, 0, 0};
+    if (bhi - blo + 1 > SAMPLE_RANGE)
+        return rs;
+    const int buckets = (int)(bhi - blo + 1), width = blo < 64 ? 0 : (int)(blo / 64) - 1;
+    while ((buckets << (rs.s + 1)) <= SAMPLE_RANGE && rs.s < width)
+        rs.s++;
+    rs.count = buckets << rs.s;
+    return rs;
+}
+
+/* The slot of a candidate's weight float x (weigher::scaled): its bucket's,
+ * and the s bits of x's fraction below bucket_of_scaled's six, which are the
+ * weight's own bits where the bucket has s bits below its top seven. */
+__device__ static inline uint32_t slot_of(const range_slots &rs, float x)
+{
+    const uint32_t sub = (sample_f32_bits(x) >> (17 - rs.s)) & ((1u << rs.s) - 1u);
+    return (bucket_of_scaled(x) - rs.blo) << rs.s | sub;
+}
+
+/* The keys of slot q: their weights share the bits above the bucket's width
+ * less s. */
+__device__ static inline key_set slot_keys(const range_slots &rs, uint32_t q, uint32_t count)
+{
+    const uint32_t b = rs.blo + (q >> rs.s), sub = q & ((1u << rs.s) - 1u);
     const int width = b < 64 ? 0 : (int)(b / 64) - 1;
-    key_set set = {bucket_min(b) << SAMPLE_INDEX_BITS, width + SAMPLE_INDEX_BITS, count};
+    const uint64_t weight = bucket_min(b) | (uint64_t)sub << (width - rs.s);
+    key_set set = {weight << SAMPLE_INDEX_BITS, width - rs.s + SAMPLE_INDEX_BITS, count};
     return set;
 }
 
@@ -1196,8 +1234,8 @@ __device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
     const uint32_t n = volatile_load(&s->ncand);
     const bool top_k = p.top_k > 0 && p.top_k < c.vocab;
     const bool top_p = p.top_p < 1.0f;
-    const uint32_t blo = volatile_load(&s->blo), bhi = volatile_load(&s->bhi);
-    const int nb = bhi - blo + 1 <= SAMPLE_RANGE ? (int)(bhi - blo + 1) : 0;
+    const range_slots rs = make_slots(volatile_load(&s->blo), volatile_load(&s->bhi));
+    const int nb = rs.count;
 
     /* The range's exact counts and weights, leaving them zero for the next call. */
     uint32_t *g_cnt = range_counts(c, r);
@@ -1218,14 +1256,14 @@ __device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
         uint64_t target = (uint64_t)p.top_k - above_cnt, before = above_sum;
         key_set set = all;
         if (nb) {
-            /* The bucket holding the k-th token, from the top. */
+            /* The slot holding the k-th token, from the top. */
             int b = nb - 1;
             while (b > 0 && rcnt[b] < target) {
                 target -= rcnt[b];
                 before += rsum[b];
                 b--;
             }
-            set = bucket_keys(blo + b, rcnt[b]);
+            set = slot_keys(rs, (uint32_t)b, rcnt[b]);
         }
         selected k = pick(list, n, set, target, false, sm, &sorted);
         mass_k = before + k.through;
@@ -1235,13 +1273,13 @@ __device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
         uint64_t target = sample_ceil_mul(p.top_p, mass_k) - above_sum;
         key_set set = all;
         if (nb) {
-            /* The bucket where the weight from the top reaches tau. */
+            /* The slot where the weight from the top reaches tau. */
             int b = nb - 1;
             while (b > 0 && rsum[b] < target) {
                 target -= rsum[b];
                 b--;
             }
-            set = bucket_keys(blo + b, rcnt[b]);
+            set = slot_keys(rs, (uint32_t)b, rcnt[b]);
         }
         selected q = pick(list, n, set, target, true, sm, &sorted);
         bound = q.key > bound ? q.key : bound;
@@ -1273,7 +1311,8 @@ __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_vi
     __shared__ split_u64 r_sum[SAMPLE_RANGE];
     struct sample_row_state *s = &c.state[r];
     const uint32_t blo = volatile_load(&s->blo), bhi = volatile_load(&s->bhi);
-    const bool ranged = bhi - blo + 1 <= SAMPLE_RANGE;
+    const range_slots rs = make_slots(blo, bhi);
+    const bool ranged = rs.count > 0;
     /* w >= bucket_min(b) iff x >= it: a weight is its float truncated. */
     const float above_from = (float)bucket_min(bhi + 1), cand_from = (float)bucket_min(blo);
     uint32_t *g_cnt = range_counts(c, r);
@@ -1311,7 +1350,7 @@ __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_vi
             const uint64_t w = (uint64_t)x;
             list[k] = sample_rank_key(w, i);
             if (ranged) {
-                const uint32_t b = bucket_of_scaled(x) - blo;
+                const uint32_t b = slot_of(rs, x);
                 atomicAdd(&r_cnt[b], 1u);
                 add_split(&r_sum[b], w);
             }
