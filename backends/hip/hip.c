@@ -34,8 +34,7 @@
 #define FUSED_BLOCKS_PER_PROCESSOR 4
 #define CHAIN_BLOCKS_PER_PROCESSOR 2
 /* A chain grid of at least this many blocks per processor runs in several
- * waves (its kernels fit 3 or 4 blocks a processor at once): there the chain
- * takes its larger chunks, and the scan counts the buckets too. */
+ * waves (its kernels fit 3 or 4 blocks a processor at once); see many_waves. */
 #define CHAIN_MANY_WAVES 8
 
 struct region {
@@ -224,6 +223,16 @@ static int64_t choose_chunk(int64_t vocab, int64_t rows, int processors, int per
     return (chunk + CHUNK_STEP - 1) / CHUNK_STEP * CHUNK_STEP;
 }
 
+/* Whether the chain's grid of rows x nchunks blocks runs in several waves.
+ * Asked twice: of the grid of SAMPLE_CHUNK_MAX chunks, for whether the chain
+ * takes larger ones; then of the grid it takes, for whether the scan counts
+ * the buckets too.  So a batch between the two (B = 128 at V = 128256 on an
+ * H100) takes the larger chunks and a histogram step of its own. */
+static int many_waves(const struct hip_kernels *kn, int64_t rows, int64_t nchunks)
+{
+    return rows * nchunks >= CHAIN_MANY_WAVES * (int64_t)kn->processors;
+}
+
 static int launch(struct sample_call *call, void *fn, const char *name, int grid_x, int grid_y,
                   int threads, struct sample_kernel_call *k, void *stream)
 {
@@ -319,8 +328,7 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
          * 256, V = 128256: 334 -> 316 us). */
         chunk = choose_chunk(vocab, rows, kn->processors, CHAIN_BLOCKS_PER_PROCESSOR,
                              SAMPLE_CHUNK_MAX);
-        if ((int64_t)rows * ((vocab + chunk - 1) / chunk) >=
-            CHAIN_MANY_WAVES * (int64_t)kn->processors)
+        if (many_waves(kn, rows, (vocab + chunk - 1) / chunk))
             chunk = choose_chunk(vocab, rows, kn->processors, CHAIN_BLOCKS_PER_PROCESSOR,
                                  SAMPLE_CHAIN_CHUNK_MAX);
     }
@@ -369,7 +377,7 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
          * -> 130).  Logits' weights need the row's maximum first, so their
          * histogram is always a step of its own. */
         if (!fused && call->kind == SAMPLE_PROBS && !one_pass_scan(call) &&
-            (int64_t)rows * nchunks >= CHAIN_MANY_WAVES * (int64_t)kn->processors) {
+            many_waves(kn, rows, nchunks)) {
             TRY(call, "allocating the workspace",
                 reserve(&s->chunk_hist, n * nchunks * SAMPLE_BUCKETS * sizeof(uint16_t), 0,
                         stream));
