@@ -104,12 +104,19 @@ template <int DT> __device__ static inline void load4_aligned(const void *row, i
     }
 }
 
+/* Whether a row's start allows wide loads: four elements' bytes (16 for
+ * float32, 8 for the 16-bit types). */
+__device__ static inline bool row_aligned(const void *row, int dtype)
+{
+    const uintptr_t quad = dtype == SAMPLE_F32 ? 16 : 8;
+    return ((uintptr_t)row & (quad - 1)) == 0;
+}
+
 /* Elements i .. i+3 of a row of any type: the wide load where i and the row
  * allow it, else one element at a time. */
 __device__ static inline void load4(const void *row, int dtype, int64_t i, float v[4])
 {
-    const uintptr_t quad = dtype == SAMPLE_F32 ? 16 : 8;
-    if (i % 4 == 0 && ((uintptr_t)row & (quad - 1)) == 0) {
+    if (i % 4 == 0 && row_aligned(row, dtype)) {
         switch (dtype) {
         case SAMPLE_F32: load4_aligned<SAMPLE_F32>(row, (int)i, v); return;
         case SAMPLE_F16: load4_aligned<SAMPLE_F16>(row, (int)i, v); return;
@@ -169,8 +176,7 @@ __device__ static inline void for_each_value_of(const void *row, int begin, int 
 template <typename F>
 __device__ static inline void for_each_value(const void *row, int dtype, int begin, int end, F f)
 {
-    const uintptr_t quad = dtype == SAMPLE_F32 ? 16 : 8;
-    if (((uintptr_t)row & (quad - 1)) != 0) {
+    if (!row_aligned(row, dtype)) {
         for (int i = begin + threadIdx.x; i < end; i += blockDim.x)
             f(i, sample_load(row, dtype, i));
         return;
@@ -472,8 +478,7 @@ template <typename F>
 __device__ static inline void visit_flagged(const chunk_view &ch, uint32_t flags,
                                             uint32_t *staged, F f)
 {
-    const uintptr_t quad = ch.dtype == SAMPLE_F32 ? 16 : 8;
-    const bool lines = ch.held || ((uintptr_t)ch.row & (quad - 1)) == 0;
+    const bool lines = ch.held || row_aligned(ch.row, ch.dtype);
     const int lane = threadIdx.x % SAMPLE_WARP;
     const int first = lines ? ch.begin + 4 * (int)threadIdx.x : ch.begin + (int)threadIdx.x;
     uint32_t *list = staged + 8 * (threadIdx.x - lane), done = 0;
@@ -566,11 +571,23 @@ __device__ static void scan_chunk(const chunk_view &ch, float *held, scan_acc &a
     }
 }
 
+/* Whether a row's top-k / top-p removes anything by its parameters: k below
+ * the vocabulary, p below 1. */
+__device__ static inline bool filters_top_k(const kcall &c, const struct sample_row_params &p)
+{
+    return p.top_k > 0 && p.top_k < c.vocab;
+}
+
+__device__ static inline bool filters_top_p(const struct sample_row_params &p)
+{
+    return p.top_p < 1.0f;
+}
+
 /* Whether a row's kept set needs the top-k / top-p selection (softmax keeps
  * every token). */
 __device__ static inline bool row_selects(const kcall &c, const struct sample_row_params &p)
 {
-    return c.op != SAMPLE_OP_SOFTMAX && ((p.top_k > 0 && p.top_k < c.vocab) || p.top_p < 1.0f);
+    return c.op != SAMPLE_OP_SOFTMAX && (filters_top_k(c, p) || filters_top_p(p));
 }
 
 __device__ static inline bool uses_min_p(const kcall &c, const struct sample_row_params &p)
@@ -683,10 +700,18 @@ __device__ static void combine_scan(const kcall &c, int r, uint64_t *scratch64,
         finish_scan(c, r, best, first_fault, view);
 }
 
+/* A chunk's scan: (order of its maximum, ~its first index) and its first
+ * fault's index (~0u for none). */
+struct chunk_scan {
+    uint64_t best;
+    uint32_t fault;
+};
+
 /* A block's scan of its chunk (into held, where not NULL), its result left in
- * the row's part and part_fault slots for the last block. */
-__device__ static void scan_step(const kcall &c, int r, int j, const chunk_view &ch, float *held,
-                                 uint64_t *scratch64, uint32_t *scratch32)
+ * the row's part and part_fault slots for the last block and returned to
+ * thread 0. */
+__device__ static chunk_scan scan_step(const kcall &c, int r, int j, const chunk_view &ch,
+                                       float *held, uint64_t *scratch64, uint32_t *scratch32)
 {
     /* Each thread's largest value and its first index (its elements come in
      * increasing order), then (order of the value, ~index) across threads:
@@ -700,6 +725,8 @@ __device__ static void scan_step(const kcall &c, int r, int j, const chunk_view 
         c.part[(size_t)r * c.nchunks + j] = best;
         c.part_fault[(size_t)r * c.nchunks + j] = first_fault;
     }
+    chunk_scan out = {best, first_fault};
+    return out;
 }
 
 /* ---- histogram: where the top-k and top-p boundaries lie ------------------------ */
@@ -727,15 +754,22 @@ __device__ static inline uint64_t *range_sums(const kcall &c, int r)
     return (uint64_t *)(range_counts(c, r) + SAMPLE_RANGE);
 }
 
-/* The chunk's bucket counts, added to the row's in global memory. */
-__device__ static void histogram_chunk(const kcall &c, int r, const chunk_view &ch,
-                                       const weigher &weight, uint32_t *cnt)
+/* The chunk's bucket counts under weight, into cnt (shared memory; the
+ * whole block, which may read cnt on return). */
+__device__ static void count_buckets(const chunk_view &ch, const weigher &weight, uint32_t *cnt)
 {
     for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
         cnt[b] = 0;
     __syncthreads();
     visit(ch, [&](int, float v) { atomicAdd(&cnt[bucket_of_scaled(weight.scaled(v))], 1u); });
     __syncthreads();
+}
+
+/* The chunk's bucket counts, added to the row's in global memory. */
+__device__ static void histogram_chunk(const kcall &c, int r, const chunk_view &ch,
+                                       const weigher &weight, uint32_t *cnt)
+{
+    count_buckets(ch, weight, cnt);
     uint32_t *g_cnt = c.hist_cnt + (size_t)r * SAMPLE_BUCKETS;
     for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
         if (cnt[b])
@@ -801,8 +835,8 @@ __device__ static void plan(const kcall &c, int r, const uint32_t *cnt, uint64_t
 
     /* Bounds on M_k: the buckets above top-k's at their least, or those and
      * its own at their most (without top-k, the row's). */
-    const bool top_k = p.top_k > 0 && p.top_k < c.vocab;
-    const bool top_p = p.top_p < 1.0f;
+    const bool top_k = filters_top_k(c, p);
+    const bool top_p = filters_top_p(p);
     const uint64_t k = (uint64_t)p.top_k;
     if (top_k)
         walk_segment(cnt, first, last, above, [&](int b, tally ge, tally gt) {
@@ -881,30 +915,24 @@ __device__ static inline uint32_t rescaled_bucket(uint32_t b, int d)
 }
 
 /* A block of the chain's scan: its chunk's bucket counts at its own maximum's
- * exponent, into chunk_hist (rows that select, chunks with no fault). */
+ * exponent, into chunk_hist (rows that select, chunks with no fault).  own is
+ * scan_step's result, which only thread 0 holds. */
 __device__ static void local_histogram(const kcall &c, int r, int j, const chunk_view &ch,
-                                       uint32_t *cnt)
+                                       chunk_scan own, uint32_t *cnt)
 {
-    __shared__ uint64_t best;
-    __shared__ uint32_t fault;
+    __shared__ chunk_scan mine;
     const struct sample_row_params p = row_params(c, r);
     if (p.fault != SAMPLE_ROW_OK || !row_selects(c, p))
         return;
-    if (threadIdx.x == 0) {
-        best = c.part[(size_t)r * c.nchunks + j];
-        fault = c.part_fault[(size_t)r * c.nchunks + j];
-    }
+    if (threadIdx.x == 0)
+        mine = own;
     __syncthreads();
-    if (fault != ~0u) /* the row is invalid */
+    if (mine.fault != ~0u) /* the row is invalid */
         return;
     /* An all-zero chunk counts every element in bucket 0 at any scale. */
-    const float max = from_order_bits((uint32_t)(best >> 32));
-    const weigher local = make_weigher(c, r, max, sample_frexp_exponent(max > 0.0f ? max : 1.0f));
-    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
-        cnt[b] = 0;
-    __syncthreads();
-    visit(ch, [&](int, float v) { atomicAdd(&cnt[bucket_of_scaled(local.scaled(v))], 1u); });
-    __syncthreads();
+    const float max = from_order_bits((uint32_t)(mine.best >> 32));
+    count_buckets(ch, make_weigher(c, r, max, sample_frexp_exponent(max > 0.0f ? max : 1.0f)),
+                  cnt);
     uint16_t *out = c.chunk_hist + ((size_t)r * c.nchunks + j) * SAMPLE_BUCKETS;
     for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
         out[b] = (uint16_t)cnt[b];
@@ -1194,7 +1222,7 @@ __device__ static inline range_slots make_slots(const kcall &c, const struct sam
     range_slots rs = {blo, 0, 0};
     if (bhi - blo + 1 > SAMPLE_RANGE)
         return rs;
-    const bool both = p.top_k > 0 && p.top_k < c.vocab && p.top_p < 1.0f;
+    const bool both = filters_top_k(c, p) && filters_top_p(p);
     const int buckets = (int)(bhi - blo + 1);
     const int width = both || blo < 64 ? 0 : (int)(blo / 64) - 1;
     while ((buckets << (rs.s + 1)) <= SAMPLE_RANGE && rs.s < width)
@@ -1237,8 +1265,8 @@ __device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
     struct sample_row_params p = row_params(c, r);
     const uint64_t *list = c.cand + (size_t)r * c.vocab;
     const uint32_t n = volatile_load(&s->ncand);
-    const bool top_k = p.top_k > 0 && p.top_k < c.vocab;
-    const bool top_p = p.top_p < 1.0f;
+    const bool top_k = filters_top_k(c, p);
+    const bool top_p = filters_top_p(p);
     const range_slots rs = make_slots(c, p, volatile_load(&s->blo), volatile_load(&s->bhi));
     const int nb = rs.count;
 
@@ -2304,7 +2332,7 @@ __device__ static __noinline__ void topk_finish(const kcall &c, int r, topk_smem
             mass_k += part;
         }
     }
-    const bool kept_p = !(p.top_p < 1.0f) || before < sample_ceil_mul(p.top_p, mass_k);
+    const bool kept_p = !filters_top_p(p) || before < sample_ceil_mul(p.top_p, mass_k);
     const uint64_t kw = t < k && kept_p && w >= sm->row.theta ? w : 0;
     if (t < k) {
         sm->kept[t] = kw;
@@ -2496,9 +2524,9 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK, 4) sample_k_scan(kcal
     __shared__ __align__(16) uint32_t cnt[SAMPLE_BUCKETS];
     const int r = blockIdx.y;
     const chunk_view ch = indexed_chunk(c);
-    scan_step(c, r, blockIdx.x, ch, NULL, scratch64, scratch32);
+    const chunk_scan own = scan_step(c, r, blockIdx.x, ch, NULL, scratch64, scratch32);
     if (c.chunk_hist)
-        local_histogram(c, r, blockIdx.x, ch, cnt);
+        local_histogram(c, r, blockIdx.x, ch, own, cnt);
     if (arrive(c, r, MEET_SCAN)) {
         combine_scan(c, r, scratch64, scratch32);
         if (c.chunk_hist)
