@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#define SAMPLE_KERNEL_ABI 8
+#define SAMPLE_KERNEL_ABI 9
 
 /* Threads per block: the fused kernel's, and the other kernels'; multiples of
  * 64 and of 32. */
@@ -126,6 +126,8 @@ struct sample_kernel_call {
     uint16_t *chunk_hist;      /* the chain's scan of probabilities that select:
                                   [batch][nchunks][SAMPLE_BUCKETS] counts at each
                                   chunk's own maximum's exponent; else NULL */
+    uint64_t *chunk_range;     /* rows that select: [batch][nchunks][SAMPLE_RANGE], each
+                                  chunk's candidates' weight in the slots above each slot */
 };
 
 #endif /* SAMPLE_KERNEL_ABI_H */

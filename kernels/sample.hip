@@ -193,6 +193,7 @@ template <typename T> __device__ static inline T volatile_load(const T *p)
     return *(const volatile T *)p;
 }
 
+
 __device__ static inline void add_u64(uint64_t *p, uint64_t v)
 {
     atomicAdd((unsigned long long *)p, (unsigned long long)v);
@@ -887,12 +888,29 @@ __device__ static void plan(const kcall &c, int r, const uint32_t *cnt, uint64_t
  * workspace zeroed for the next call) and plan the gather. */
 __device__ static void combine_histogram(const kcall &c, int r, uint32_t *cnt, uint64_t *scratch)
 {
-    uint32_t *g_cnt = c.hist_cnt + (size_t)r * SAMPLE_BUCKETS;
-    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
-        cnt[b] = volatile_load(&g_cnt[b]);
+    /* 16 bytes a load, all of a thread's in flight: the loop that stored each
+     * count before loading the next waited on every load (6 us of the plan
+     * at B = 1).  Plain loads: this block has not read these lines before
+     * (only added to them, at the L2), and arrive()'s fence orders them after
+     * the other blocks' adds. */
+    uint4 *g_cnt = (uint4 *)(c.hist_cnt + (size_t)r * SAMPLE_BUCKETS);
+    constexpr int GROUPS = SAMPLE_BUCKETS / 4;
+    constexpr int N = (GROUPS + SAMPLE_FUSED_BLOCK - 1) / SAMPLE_FUSED_BLOCK;
+    uint4 v[N];
+#pragma unroll
+    for (int i = 0; i < N; i++) {
+        const uint32_t g = threadIdx.x + (uint32_t)i * blockDim.x;
+        v[i] = g < GROUPS ? g_cnt[g] : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int i = 0; i < N; i++) {
+        const uint32_t g = threadIdx.x + (uint32_t)i * blockDim.x;
+        if (g < GROUPS) {
+            ((uint4 *)cnt)[g] = v[i];
+            g_cnt[g] = make_uint4(0, 0, 0, 0);
+        }
+    }
     __syncthreads();
-    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
-        g_cnt[b] = 0;
     plan(c, r, cnt, scratch);
 }
 
@@ -909,6 +927,7 @@ __device__ static void combine_histogram(const kcall &c, int r, uint32_t *cnt, u
  * while that stays in the log-scale buckets.
  */
 static_assert(SAMPLE_CHAIN_CHUNK_MAX <= 65535, "a chunk's bucket counts fit 16 bits");
+static_assert(SAMPLE_BUCKETS % 8 == 0, "a chunk's counts are whole 16-byte groups");
 __device__ static inline uint32_t rescaled_bucket(uint32_t b, int d)
 {
     return d == 0 ? b : bucket_of(d >= 64 ? 0 : bucket_min(b) >> d);
@@ -951,15 +970,32 @@ __device__ static void combine_local_histograms(const kcall &c, int r, uint32_t 
     for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
         cnt[b] = 0;
     __syncthreads();
-    for (int j = 0; j < c.nchunks; j++) {
-        const uint64_t best = volatile_load(&c.part[(size_t)r * c.nchunks + j]);
-        const float max = from_order_bits((uint32_t)(best >> 32));
-        const int d = max > 0.0f ? exponent - sample_frexp_exponent(max) : 0;
-        const uint16_t *h = c.chunk_hist + ((size_t)r * c.nchunks + j) * SAMPLE_BUCKETS;
-        for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x) {
-            const uint32_t n = h[b];
-            if (n)
-                atomicAdd(&cnt[rescaled_bucket((uint32_t)b, d)], n);
+    /* The row's counts as 16-byte groups of eight, LOCAL_AHEAD groups a
+     * thread in flight, each with its chunk's maximum. */
+    constexpr int GROUPS = SAMPLE_BUCKETS / 8, LOCAL_AHEAD = 2;
+    const uint4 *h = (const uint4 *)(c.chunk_hist + (size_t)r * c.nchunks * SAMPLE_BUCKETS);
+    const uint64_t *part = c.part + (size_t)r * c.nchunks;
+    const uint32_t groups = (uint32_t)c.nchunks * GROUPS;
+    for (uint32_t base = 0; base < groups; base += LOCAL_AHEAD * blockDim.x) {
+        uint4 q[LOCAL_AHEAD];
+        uint64_t best[LOCAL_AHEAD];
+#pragma unroll
+        for (int a = 0; a < LOCAL_AHEAD; a++) {
+            const uint32_t g = base + threadIdx.x + (uint32_t)a * blockDim.x;
+            q[a] = g < groups ? h[g] : make_uint4(0, 0, 0, 0);
+            best[a] = g < groups ? volatile_load(&part[g / GROUPS]) : 0;
+        }
+#pragma unroll
+        for (int a = 0; a < LOCAL_AHEAD; a++) {
+            const uint32_t g = base + threadIdx.x + (uint32_t)a * blockDim.x;
+            const float max = from_order_bits((uint32_t)(best[a] >> 32));
+            const int d = max > 0.0f ? exponent - sample_frexp_exponent(max) : 0;
+            const uint32_t w[4] = {q[a].x, q[a].y, q[a].z, q[a].w};
+            for (int e = 0; e < 8; e++) {
+                const uint32_t n = w[e / 2] >> (16 * (e % 2)) & 0xffffu;
+                if (n)
+                    atomicAdd(&cnt[rescaled_bucket((g % GROUPS) * 8 + (uint32_t)e, d)], n);
+            }
         }
     }
     __syncthreads();
@@ -991,6 +1027,8 @@ __device__ static inline bool in_set(uint64_t key, uint64_t prefix, int shift)
     return shift >= 64 || (key >> shift) == (prefix >> shift);
 }
 
+#define SET_AHEAD 8
+
 /* Loads the list's keys in the set (at most SAMPLE_SORT_MAX), sorts them into
  * the order of SPEC 3 and forms the prefix sums of their weights. */
 __device__ static uint32_t sort_set(const uint64_t *list, uint32_t n, uint64_t prefix,
@@ -999,15 +1037,17 @@ __device__ static uint32_t sort_set(const uint64_t *list, uint32_t n, uint64_t p
     if (threadIdx.x == 0)
         sm->count = 0;
     __syncthreads();
-    /* Four keys per thread in flight; one shared counter update per warp. */
-    const uint32_t step = 4 * blockDim.x;
+    /* SET_AHEAD keys per thread in flight; one shared counter update per warp. */
+    const uint32_t step = SET_AHEAD * blockDim.x;
     for (uint32_t base = 0; base < n; base += step) {
-        uint64_t key[4];
-        for (int e = 0; e < 4; e++) {
+        uint64_t key[SET_AHEAD];
+#pragma unroll
+        for (int e = 0; e < SET_AHEAD; e++) {
             uint32_t i = base + e * blockDim.x + threadIdx.x;
             key[e] = i < n ? list[i] : 0;
         }
-        for (int e = 0; e < 4; e++) {
+#pragma unroll
+        for (int e = 0; e < SET_AHEAD; e++) {
             uint32_t i = base + e * blockDim.x + threadIdx.x;
             bool take = i < n && in_set(key[e], prefix, shift);
             uint64_t lanes = SAMPLE_BALLOT(take);
@@ -1257,7 +1297,12 @@ __device__ static inline key_set slot_keys(const range_slots &rs, uint32_t q, ui
  * SAMPLE_RANGE), the boundaries are found bucket by bucket first and only the
  * boundary bucket's keys are sorted; otherwise the whole list is.
  */
-__device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
+struct boundary {
+    key_set sorted; /* the set sm->keys holds sorted (count 0: none) */
+    int slot;       /* its slot, where it is one of the gather's slots; else -1 */
+};
+
+__device__ static boundary select_boundary(const kcall &c, int r, select_smem *sm)
 {
     __shared__ uint32_t rcnt[SAMPLE_RANGE];
     __shared__ uint64_t rsum[SAMPLE_RANGE];
@@ -1285,6 +1330,7 @@ __device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
     const uint64_t above_sum = volatile_load(&s->above_sum);
     uint64_t bound = volatile_load(&s->bound), mass_k = volatile_load(&s->total);
     key_set all = {0, 64, n}, sorted = {0, 64, 0};
+    int slot = -1;
     if (top_k) {
         uint64_t target = (uint64_t)p.top_k - above_cnt, before = above_sum;
         key_set set = all;
@@ -1297,6 +1343,7 @@ __device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
                 b--;
             }
             set = slot_keys(rs, (uint32_t)b, rcnt[b]);
+            slot = b;
         }
         selected k = pick(list, n, set, target, false, sm, &sorted);
         mass_k = before + k.through;
@@ -1313,6 +1360,7 @@ __device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
                 b--;
             }
             set = slot_keys(rs, (uint32_t)b, rcnt[b]);
+            slot = b;
         }
         selected q = pick(list, n, set, target, true, sm, &sorted);
         bound = q.key > bound ? q.key : bound;
@@ -1322,6 +1370,37 @@ __device__ static void select_boundary(const kcall &c, int r, select_smem *sm)
         s->ncand_done = n;
         s->ncand = 0;
         s->mode = SAMPLE_MODE_KEPT;
+    }
+    boundary out = {sorted, sorted.count > 0 ? slot : -1};
+    return out;
+}
+
+/*
+ * Warp 0: out[q] = the weight of slots q + 1 .. SAMPLE_RANGE - 1 (sum[] in
+ * shared memory, complete).  Lane l holds slots l * P .. l * P + P - 1; the
+ * lanes' sums are added from the top lane down.
+ */
+static_assert(SAMPLE_RANGE % SAMPLE_WARP == 0, "the slots divide among a warp's lanes");
+__device__ static void slots_above(const split_u64 *sum, uint64_t *out)
+{
+    constexpr int P = SAMPLE_RANGE / SAMPLE_WARP;
+    const int lane = threadIdx.x % SAMPLE_WARP;
+    if (threadIdx.x >= SAMPLE_WARP)
+        return;
+    uint64_t own[P], mine = 0;
+#pragma unroll
+    for (int e = 0; e < P; e++) {
+        own[e] = split_value(sum[lane * P + e]);
+        mine += own[e];
+    }
+    /* Lanes in reverse: the inclusive sum at lane W - 1 - l is lanes >= l's. */
+    const uint64_t rev = SAMPLE_SHFL(mine, SAMPLE_WARP - 1 - lane);
+    const uint64_t incl = warp_inclusive_sum(rev, lane);
+    uint64_t above = SAMPLE_SHFL(incl, SAMPLE_WARP - 1 - lane) - mine;
+#pragma unroll
+    for (int e = P - 1; e >= 0; e--) {
+        out[lane * P + e] = above;
+        above += own[e];
     }
 }
 
@@ -1396,6 +1475,8 @@ __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_vi
             }
         }
     }
+    if (ranged && c.chunk_range)
+        slots_above(r_sum, c.chunk_range + ((size_t)r * c.nchunks + j) * SAMPLE_RANGE);
     __shared__ uint64_t more[2][SCRATCH];
     const uint64_t cnt = block_reduce_first((uint64_t)above_cnt, add_op(), buf);
     above_sum = block_reduce_first(above_sum, add_op(), more[0]);
@@ -1419,19 +1500,21 @@ __device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_
  * the run's weight.  About one atomic per warp and 128 keys; one per key, all
  * on a few addresses, had been most of a flat row's last block.
  */
+#define KEPT_AHEAD 8
 __device__ static void add_kept(const kcall &c, int r, uint64_t bound, uint32_t n)
 {
     const uint64_t *list = c.cand + (size_t)r * c.vocab;
     uint64_t *part = c.part + (size_t)r * c.nchunks;
     const int lane = threadIdx.x % SAMPLE_WARP;
-    for (uint32_t base = 0; base < n; base += 4 * blockDim.x) {
-        const uint32_t first = base + 4 * threadIdx.x;
-        uint64_t key[4];
-        for (int e = 0; e < 4; e++)
+    for (uint32_t base = 0; base < n; base += KEPT_AHEAD * blockDim.x) {
+        const uint32_t first = base + KEPT_AHEAD * threadIdx.x;
+        uint64_t key[KEPT_AHEAD];
+#pragma unroll
+        for (int e = 0; e < KEPT_AHEAD; e++)
             key[e] = first + e < n ? list[first + e] : 0;
         int chunk = -1; /* past the list's end */
         uint64_t run = 0;
-        for (int e = 0; e < 4; e++) {
+        for (int e = 0; e < KEPT_AHEAD; e++) {
             if (first + e >= n)
                 break;
             const uint32_t i = (uint32_t)(SAMPLE_INDEX_MASK - (key[e] & SAMPLE_INDEX_MASK));
@@ -1457,18 +1540,45 @@ __device__ static void add_kept(const kcall &c, int r, uint64_t bound, uint32_t 
     }
 }
 
+/*
+ * add_kept where the boundary lies in a slot whose keys sm holds sorted
+ * (count of them): each chunk's kept weight is the weight of its slots above
+ * that one (the gather's chunk_range) and its keys there that are kept, the
+ * sorted keys down to the bound.  A few loads and atomics, not a pass over
+ * the list.
+ */
+__device__ static void add_kept_sorted(const kcall &c, int r, uint64_t bound, int slot,
+                                       uint32_t count, select_smem *sm)
+{
+    uint64_t *part = c.part + (size_t)r * c.nchunks;
+    const uint64_t *above = c.chunk_range + (size_t)r * c.nchunks * SAMPLE_RANGE + slot;
+    for (int j = threadIdx.x; j < c.nchunks; j += blockDim.x)
+        part[j] = volatile_load(&part[j]) + volatile_load(&above[(size_t)j * SAMPLE_RANGE]);
+    __syncthreads();
+    for (uint32_t e = threadIdx.x; e < count; e += blockDim.x) {
+        const uint64_t key = sm->keys[e];
+        if (key < bound)
+            break; /* sorted: the rest are not kept either */
+        const uint32_t i = (uint32_t)(SAMPLE_INDEX_MASK - (key & SAMPLE_INDEX_MASK));
+        add_u64(&part[i / (uint32_t)c.chunk], key >> SAMPLE_INDEX_BITS);
+    }
+}
+
 /* The row's last gather block: the boundary, then (but for masks) the draw,
  * without another pass: a chunk's kept weight is its weight above the
  * candidates plus its kept candidates'. */
 __device__ static void select_and_draw(const kcall &c, int r, select_smem *sm)
 {
     struct sample_row_state *s = &c.state[r];
-    select_boundary(c, r, sm);
+    const boundary at = select_boundary(c, r, sm);
     if (c.op == SAMPLE_OP_MASK)
         return;
     __syncthreads();
     const uint64_t bound = volatile_load(&s->bound);
-    add_kept(c, r, bound, volatile_load(&s->ncand_done));
+    if (at.slot >= 0 && c.chunk_range && in_set(bound, at.sorted.prefix, at.sorted.shift))
+        add_kept_sorted(c, r, bound, at.slot, at.sorted.count, sm);
+    else
+        add_kept(c, r, bound, volatile_load(&s->ncand_done));
     __threadfence();
     __syncthreads();
     draw_token(c, r, bound, sm->buf);

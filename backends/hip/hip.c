@@ -49,7 +49,7 @@ struct hip_state {
     int dirty; /* a failed call may have left counters set: zero them first */
     uint32_t epoch; /* the last fused launch's */
     struct region input, output, params, state, report, part_fault, part, mass, hist_cnt, cand,
-        chunk_hist, grid;
+        chunk_hist, chunk_range, grid;
     struct sample_row_params *host_params;
     struct sample_row_report *host_report;
     size_t host_rows;
@@ -369,6 +369,9 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
             reserve(&s->hist_cnt, n * SAMPLE_BUCKETS * sizeof(uint32_t), 1, stream));
         TRY(call, "allocating the candidate lists",
             reserve(&s->cand, n * (size_t)vocab * sizeof(uint64_t), 0, stream));
+        TRY(call, "allocating the workspace",
+            reserve(&s->chunk_range, n * nchunks * SAMPLE_RANGE * sizeof(uint64_t), 0, stream));
+        k.chunk_range = s->chunk_range.ptr;
         /* The chain's scan of probabilities can count each chunk's buckets at
          * the chunk's own scale, a kernel fewer; it reads the chunk twice, so
          * it pays where the scan's blocks come in several waves that overlap
@@ -586,7 +589,7 @@ static void hip_close(void *state)
     if (gpu_enter(s->device) == 0) {
         struct region *regions[] = {&s->input, &s->output, &s->params, &s->state, &s->report,
                                     &s->part_fault, &s->part, &s->mass, &s->hist_cnt, &s->cand,
-                                    &s->chunk_hist, &s->grid};
+                                    &s->chunk_hist, &s->chunk_range, &s->grid};
         if (s->stream)
             gpu_stream_sync(s->stream);
         for (size_t i = 0; i < sizeof regions / sizeof regions[0]; i++)
