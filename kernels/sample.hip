@@ -888,26 +888,27 @@ __device__ static void plan(const kcall &c, int r, const uint32_t *cnt, uint64_t
  * workspace zeroed for the next call) and plan the gather. */
 __device__ static void combine_histogram(const kcall &c, int r, uint32_t *cnt, uint64_t *scratch)
 {
-    /* 16 bytes a load, all of a thread's in flight: the loop that stored each
-     * count before loading the next waited on every load (6 us of the plan
-     * at B = 1).  Plain loads: this block has not read these lines before
-     * (only added to them, at the L2), and arrive()'s fence orders them after
-     * the other blocks' adds. */
-    uint4 *g_cnt = (uint4 *)(c.hist_cnt + (size_t)r * SAMPLE_BUCKETS);
-    constexpr int GROUPS = SAMPLE_BUCKETS / 4;
-    constexpr int N = (GROUPS + SAMPLE_FUSED_BLOCK - 1) / SAMPLE_FUSED_BLOCK;
-    uint4 v[N];
+    /* HIST_AHEAD counts a thread in flight: the loop that stored each count
+     * before loading the next waited on every load (6 us of the plan at B =
+     * 1, 256 threads).  (Plain 16-byte loads, all of a thread's at once, were
+     * faster still at B = 1 but made the chain's histogram step 3 us slower
+     * at B = 64.) */
+    uint32_t *g_cnt = c.hist_cnt + (size_t)r * SAMPLE_BUCKETS;
+    constexpr int HIST_AHEAD = (SAMPLE_BUCKETS + SAMPLE_BLOCK - 1) / SAMPLE_BLOCK;
+    for (uint32_t base = 0; base < SAMPLE_BUCKETS; base += HIST_AHEAD * blockDim.x) {
+        uint32_t v[HIST_AHEAD];
 #pragma unroll
-    for (int i = 0; i < N; i++) {
-        const uint32_t g = threadIdx.x + (uint32_t)i * blockDim.x;
-        v[i] = g < GROUPS ? g_cnt[g] : make_uint4(0, 0, 0, 0);
-    }
+        for (int i = 0; i < HIST_AHEAD; i++) {
+            const uint32_t b = base + threadIdx.x + (uint32_t)i * blockDim.x;
+            v[i] = b < SAMPLE_BUCKETS ? volatile_load(&g_cnt[b]) : 0;
+        }
 #pragma unroll
-    for (int i = 0; i < N; i++) {
-        const uint32_t g = threadIdx.x + (uint32_t)i * blockDim.x;
-        if (g < GROUPS) {
-            ((uint4 *)cnt)[g] = v[i];
-            g_cnt[g] = make_uint4(0, 0, 0, 0);
+        for (int i = 0; i < HIST_AHEAD; i++) {
+            const uint32_t b = base + threadIdx.x + (uint32_t)i * blockDim.x;
+            if (b < SAMPLE_BUCKETS) {
+                cnt[b] = v[i];
+                g_cnt[b] = 0;
+            }
         }
     }
     __syncthreads();
@@ -1027,7 +1028,47 @@ __device__ static inline bool in_set(uint64_t key, uint64_t prefix, int shift)
     return shift >= 64 || (key >> shift) == (prefix >> shift);
 }
 
-#define SET_AHEAD 8
+#define SET_AHEAD 4
+
+/*
+ * sm->keys[0 .. count) (distinct, count at most the block's threads) into
+ * descending order, with the inclusive prefix sums of their weights, by
+ * rank: a key's place is the number of keys above it, and its prefix the
+ * weight of those and its own.  g threads share a key's comparisons.  For the
+ * boundary slot's hundred or so keys this takes a few hundred instructions
+ * where the bitonic network's 28 dependent steps took 5-7 us.
+ */
+#define RANK_MAX 256
+__device__ static void rank_sort(uint32_t count, select_smem *sm)
+{
+    uint32_t g = 1;
+    while (g < SAMPLE_WARP && count * g * 2 <= blockDim.x)
+        g *= 2;
+    const uint32_t e = threadIdx.x / g, part = threadIdx.x % g;
+    uint64_t key = 0, before = 0;
+    uint32_t above = 0;
+    if (e < count) {
+        key = sm->keys[e];
+        for (uint32_t q = part; q < count; q += g) {
+            const uint64_t other = sm->keys[q];
+            if (other > key) {
+                above++;
+                before += other >> SAMPLE_INDEX_BITS;
+            }
+        }
+    }
+    /* A key's g threads are consecutive lanes from a multiple of g. */
+    for (uint32_t d = g / 2; d > 0; d /= 2) {
+        above += SAMPLE_SHFL_DOWN(above, d);
+        before += SAMPLE_SHFL_DOWN(before, d);
+    }
+    __syncthreads();
+    if (e < count && part == 0) {
+        sm->keys[above] = key;
+        sm->prefix[above] = before + (key >> SAMPLE_INDEX_BITS);
+    }
+    __syncthreads();
+}
 
 /* Loads the list's keys in the set (at most SAMPLE_SORT_MAX), sorts them into
  * the order of SPEC 3 and forms the prefix sums of their weights. */
@@ -1037,16 +1078,16 @@ __device__ static uint32_t sort_set(const uint64_t *list, uint32_t n, uint64_t p
     if (threadIdx.x == 0)
         sm->count = 0;
     __syncthreads();
-    /* SET_AHEAD keys per thread in flight; one shared counter update per warp. */
+    /* SET_AHEAD keys per thread in flight; one shared counter update per warp
+     * and key.  (Eight in flight, or one update per warp for all of them
+     * after a warp scan, were both slower: 4.6 -> 6.1 us at B = 1.) */
     const uint32_t step = SET_AHEAD * blockDim.x;
     for (uint32_t base = 0; base < n; base += step) {
         uint64_t key[SET_AHEAD];
-#pragma unroll
         for (int e = 0; e < SET_AHEAD; e++) {
             uint32_t i = base + e * blockDim.x + threadIdx.x;
             key[e] = i < n ? list[i] : 0;
         }
-#pragma unroll
         for (int e = 0; e < SET_AHEAD; e++) {
             uint32_t i = base + e * blockDim.x + threadIdx.x;
             bool take = i < n && in_set(key[e], prefix, shift);
@@ -1064,6 +1105,10 @@ __device__ static uint32_t sort_set(const uint64_t *list, uint32_t n, uint64_t p
     }
     __syncthreads();
     const uint32_t count = sm->count;
+    if (count <= RANK_MAX && count <= blockDim.x) {
+        rank_sort(count, sm);
+        return count;
+    }
     uint32_t size = 1;
     while (size < count)
         size *= 2;
@@ -1302,6 +1347,60 @@ struct boundary {
     int slot;       /* its slot, where it is one of the gather's slots; else -1 */
 };
 
+/*
+ * Of the slots nb - 1, nb - 2, ... from the top, the first whose value(q)
+ * reaches what is left of target after the slots above it, else slot 0;
+ * target less those above.  Every warp finds the same, from shared memory:
+ * lane l takes places l * P .. l * P + P - 1 from the top, the lanes' sums
+ * are scanned, and the first lane that holds the place says where.
+ */
+template <typename V> __device__ static int slot_crossing(int nb, V value, uint64_t &target)
+{
+    constexpr int P = SAMPLE_RANGE / SAMPLE_WARP;
+    const int lane = threadIdx.x % SAMPLE_WARP;
+    uint64_t v[P], mine = 0;
+#pragma unroll
+    for (int e = 0; e < P; e++) {
+        const int t = lane * P + e;
+        v[e] = t < nb - 1 ? (uint64_t)value(nb - 1 - t) : 0;
+        mine += v[e];
+    }
+    const uint64_t incl = warp_inclusive_sum(mine, lane);
+    uint64_t run = incl - mine, before = 0;
+    int found = -1;
+#pragma unroll
+    for (int e = 0; e < P; e++) {
+        const int t = lane * P + e;
+        if (found < 0 && t < nb - 1 && run + v[e] >= target) {
+            found = t;
+            before = run;
+        }
+        run += v[e];
+    }
+    const uint64_t lanes = SAMPLE_BALLOT(found >= 0);
+    if (lanes == 0) {
+        target -= SAMPLE_SHFL(incl, SAMPLE_WARP - 1);
+        return 0;
+    }
+    const int first = __ffsll((long long)lanes) - 1;
+    target -= SAMPLE_SHFL(before, first);
+    return nb - 1 - SAMPLE_SHFL(found, first);
+}
+
+/* The sum of value(q) over the slots above slot b, in every thread. */
+template <typename V> __device__ static uint64_t slots_over(int nb, int b, V value)
+{
+    constexpr int P = SAMPLE_RANGE / SAMPLE_WARP;
+    const int lane = threadIdx.x % SAMPLE_WARP;
+    uint64_t mine = 0;
+#pragma unroll
+    for (int e = 0; e < P; e++) {
+        const int q = lane * P + e;
+        mine += q > b && q < nb ? (uint64_t)value(q) : 0;
+    }
+    return SAMPLE_SHFL(warp_reduce(mine, add_op()), 0);
+}
+
 __device__ static boundary select_boundary(const kcall &c, int r, select_smem *sm)
 {
     __shared__ uint32_t rcnt[SAMPLE_RANGE];
@@ -1336,12 +1435,8 @@ __device__ static boundary select_boundary(const kcall &c, int r, select_smem *s
         key_set set = all;
         if (nb) {
             /* The slot holding the k-th token, from the top. */
-            int b = nb - 1;
-            while (b > 0 && rcnt[b] < target) {
-                target -= rcnt[b];
-                before += rsum[b];
-                b--;
-            }
+            const int b = slot_crossing(nb, [&](int q) { return rcnt[q]; }, target);
+            before += slots_over(nb, b, [&](int q) { return rsum[q]; });
             set = slot_keys(rs, (uint32_t)b, rcnt[b]);
             slot = b;
         }
@@ -1354,11 +1449,7 @@ __device__ static boundary select_boundary(const kcall &c, int r, select_smem *s
         key_set set = all;
         if (nb) {
             /* The slot where the weight from the top reaches tau. */
-            int b = nb - 1;
-            while (b > 0 && rsum[b] < target) {
-                target -= rsum[b];
-                b--;
-            }
+            const int b = slot_crossing(nb, [&](int q) { return rsum[q]; }, target);
             set = slot_keys(rs, (uint32_t)b, rcnt[b]);
             slot = b;
         }
