@@ -1775,6 +1775,50 @@ __device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_
     before = 0;
     for (int k = 0; k < warp; k++)
         before += buf[k];
+    const int lines = (int)((per_warp + line - 1) / line);
+    if (lines <= warps) {
+        /* The span that holds t, a line to each warp (the lines are in L1:
+         * its warp has just read them): one load and one barrier, where
+         * its own warp's walk took a round trip and a scan per line. */
+        __shared__ int chosen;
+        __shared__ uint64_t chosen_before;
+        if (lane == 0 && before <= t_in_chunk && t_in_chunk < before + span) {
+            chosen = warp;
+            chosen_before = before;
+        }
+        __syncthreads();
+        const int64_t slo = cbegin + chosen * per_warp;
+        const int64_t shi = slo + per_warp < cend ? slo + per_warp : cend;
+        const uint64_t t_span = t_in_chunk - chosen_before;
+        const int64_t i = slo + warp * line + 4 * lane;
+        uint64_t w[4] = {0, 0, 0, 0}, own = 0;
+        if (i < shi) {
+            float v[4];
+            load4_until(row, c.dtype, i, shi, v);
+            for (int e = 0; e < 4; e++) {
+                w[e] = i + e < shi ? kept_weight(v[e], weight, bound, i + e) : 0;
+                own += w[e];
+            }
+        }
+        const uint64_t incl = warp_inclusive_sum(own, lane);
+        if (lane == SAMPLE_WARP - 1)
+            buf[warp] = incl; /* every thread has read buf's spans before the barrier */
+        __syncthreads();
+        uint64_t at = 0;
+        for (int k = 0; k < warp; k++)
+            at += buf[k];
+        uint64_t running = at + incl - own;
+        if (running <= t_span && t_span < running + own) {
+            for (int e = 0; e < 4; e++) {
+                running += w[e];
+                if (running > t_span) {
+                    c.tokens[r] = (int32_t)(i + e);
+                    break;
+                }
+            }
+        }
+        return;
+    }
     if (!(before <= t_in_chunk && t_in_chunk < before + span))
         return;
     for (int64_t base = wlo; base < whi; base += DRAW_AHEAD * line) {
