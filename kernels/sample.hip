@@ -1586,10 +1586,11 @@ __device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_
 /*
  * The kept candidates' weights (keys >= bound) added to their chunks' part[].
  * A block's candidates lie together in the list (gather_chunk), so a chunk's
- * keys are one run of it: each lane takes four consecutive keys, the warp sums
- * runs of lanes of one chunk (a segmented scan), and the run's last lane adds
- * the run's weight.  About one atomic per warp and 128 keys; one per key, all
- * on a few addresses, had been most of a flat row's last block.
+ * keys are one run of it: each lane takes KEPT_AHEAD consecutive keys, the
+ * warp sums runs of lanes of one chunk (a segmented scan), and the run's last
+ * lane adds the run's weight.  About one atomic per warp and 32 * KEPT_AHEAD
+ * keys; one per key, all on a few addresses, had been most of a flat row's
+ * last block.  add_kept_sorted spares most rows this pass.
  */
 #define KEPT_AHEAD 8
 __device__ static void add_kept(const kcall &c, int r, uint64_t bound, uint32_t n)
