@@ -193,7 +193,6 @@ template <typename T> __device__ static inline T volatile_load(const T *p)
     return *(const volatile T *)p;
 }
 
-
 __device__ static inline void add_u64(uint64_t *p, uint64_t v)
 {
     atomicAdd((unsigned long long *)p, (unsigned long long)v);
@@ -1348,41 +1347,50 @@ struct boundary {
 };
 
 /*
+ * The slots from the top, P places to each of a warp's lanes: lane l holds
+ * places t = l * P + e (slot nb - 1 - t; 0 from nb on) in v[], and gets the
+ * sum over the places before its first.
+ */
+static_assert(SAMPLE_RANGE % SAMPLE_WARP == 0, "the slots divide among a warp's lanes");
+template <typename V>
+__device__ static uint64_t slots_from_top(int nb, V value, uint64_t v[SAMPLE_RANGE / SAMPLE_WARP])
+{
+    constexpr int P = SAMPLE_RANGE / SAMPLE_WARP;
+    const int lane = threadIdx.x % SAMPLE_WARP;
+    uint64_t mine = 0;
+#pragma unroll
+    for (int e = 0; e < P; e++) {
+        const int t = lane * P + e;
+        v[e] = t < nb ? (uint64_t)value(nb - 1 - t) : 0;
+        mine += v[e];
+    }
+    return warp_inclusive_sum(mine, lane) - mine;
+}
+
+/*
  * Of the slots nb - 1, nb - 2, ... from the top, the first whose value(q)
  * reaches what is left of target after the slots above it, else slot 0;
  * target less those above.  Every warp finds the same, from shared memory:
- * lane l takes places l * P .. l * P + P - 1 from the top, the lanes' sums
- * are scanned, and the first lane that holds the place says where.
+ * the first lane that holds the place says where.
  */
 template <typename V> __device__ static int slot_crossing(int nb, V value, uint64_t &target)
 {
     constexpr int P = SAMPLE_RANGE / SAMPLE_WARP;
     const int lane = threadIdx.x % SAMPLE_WARP;
-    uint64_t v[P], mine = 0;
-#pragma unroll
-    for (int e = 0; e < P; e++) {
-        const int t = lane * P + e;
-        v[e] = t < nb - 1 ? (uint64_t)value(nb - 1 - t) : 0;
-        mine += v[e];
-    }
-    const uint64_t incl = warp_inclusive_sum(mine, lane);
-    uint64_t run = incl - mine, before = 0;
+    uint64_t v[P];
+    uint64_t run = slots_from_top(nb, value, v), before = 0;
     int found = -1;
 #pragma unroll
     for (int e = 0; e < P; e++) {
         const int t = lane * P + e;
-        if (found < 0 && t < nb - 1 && run + v[e] >= target) {
+        if (found < 0 && t < nb && (t == nb - 1 || run + v[e] >= target)) {
             found = t;
             before = run;
         }
         run += v[e];
     }
-    const uint64_t lanes = SAMPLE_BALLOT(found >= 0);
-    if (lanes == 0) {
-        target -= SAMPLE_SHFL(incl, SAMPLE_WARP - 1);
-        return 0;
-    }
-    const int first = __ffsll((long long)lanes) - 1;
+    /* Some lane holds slot 0, the last place, so some lane found one. */
+    const int first = __ffsll((long long)SAMPLE_BALLOT(found >= 0)) - 1;
     target -= SAMPLE_SHFL(before, first);
     return nb - 1 - SAMPLE_SHFL(found, first);
 }
@@ -1466,32 +1474,20 @@ __device__ static boundary select_boundary(const kcall &c, int r, select_smem *s
     return out;
 }
 
-/*
- * Warp 0: out[q] = the weight of slots q + 1 .. SAMPLE_RANGE - 1 (sum[] in
- * shared memory, complete).  Lane l holds slots l * P .. l * P + P - 1; the
- * lanes' sums are added from the top lane down.
- */
-static_assert(SAMPLE_RANGE % SAMPLE_WARP == 0, "the slots divide among a warp's lanes");
+/* Warp 0: out[q] = the weight of slots q + 1 .. SAMPLE_RANGE - 1 (sum[] in
+ * shared memory, complete). */
 __device__ static void slots_above(const split_u64 *sum, uint64_t *out)
 {
     constexpr int P = SAMPLE_RANGE / SAMPLE_WARP;
     const int lane = threadIdx.x % SAMPLE_WARP;
     if (threadIdx.x >= SAMPLE_WARP)
         return;
-    uint64_t own[P], mine = 0;
+    uint64_t v[P];
+    uint64_t above = slots_from_top(SAMPLE_RANGE, [&](int q) { return split_value(sum[q]); }, v);
 #pragma unroll
     for (int e = 0; e < P; e++) {
-        own[e] = split_value(sum[lane * P + e]);
-        mine += own[e];
-    }
-    /* Lanes in reverse: the inclusive sum at lane W - 1 - l is lanes >= l's. */
-    const uint64_t rev = SAMPLE_SHFL(mine, SAMPLE_WARP - 1 - lane);
-    const uint64_t incl = warp_inclusive_sum(rev, lane);
-    uint64_t above = SAMPLE_SHFL(incl, SAMPLE_WARP - 1 - lane) - mine;
-#pragma unroll
-    for (int e = P - 1; e >= 0; e--) {
-        out[lane * P + e] = above;
-        above += own[e];
+        out[SAMPLE_RANGE - 1 - (lane * P + e)] = above;
+        above += v[e];
     }
 }
 
@@ -1609,7 +1605,7 @@ __device__ static void add_kept(const kcall &c, int r, uint64_t bound, uint32_t 
         for (int e = 0; e < KEPT_AHEAD; e++) {
             if (first + e >= n)
                 break;
-            const uint32_t i = (uint32_t)(SAMPLE_INDEX_MASK - (key[e] & SAMPLE_INDEX_MASK));
+            const uint32_t i = (uint32_t)sample_rank_index(key[e]);
             const int at = (int)(i / (uint32_t)c.chunk);
             if (at != chunk) { /* a lane's keys cross a chunk's end: rare */
                 if (run)
@@ -1651,7 +1647,7 @@ __device__ static void add_kept_sorted(const kcall &c, int r, uint64_t bound, in
         const uint64_t key = sm->keys[e];
         if (key < bound)
             break; /* sorted: the rest are not kept either */
-        const uint32_t i = (uint32_t)(SAMPLE_INDEX_MASK - (key & SAMPLE_INDEX_MASK));
+        const uint32_t i = (uint32_t)sample_rank_index(key);
         add_u64(&part[i / (uint32_t)c.chunk], key >> SAMPLE_INDEX_BITS);
     }
 }

@@ -326,4 +326,10 @@ SAMPLE_HD uint64_t sample_rank_key(uint64_t w, int64_t i)
     return (w << SAMPLE_INDEX_BITS) | (SAMPLE_INDEX_MASK - (uint64_t)i);
 }
 
+/* The token index of a rank key (sample_rank_key inverted). */
+SAMPLE_HD int64_t sample_rank_index(uint64_t key)
+{
+    return (int64_t)(SAMPLE_INDEX_MASK - (key & SAMPLE_INDEX_MASK));
+}
+
 #endif /* SAMPLE_EXACT_H */

@@ -82,7 +82,7 @@ static inline struct omp_cut omp_cut_of(uint64_t boundary)
 {
     struct omp_cut c;
     c.wb = omp_weight_ceil(boundary >> SAMPLE_INDEX_BITS);
-    c.imax = (int32_t)(SAMPLE_INDEX_MASK - (boundary & SAMPLE_INDEX_MASK));
+    c.imax = (int32_t)sample_rank_index(boundary);
     return c;
 }
 
