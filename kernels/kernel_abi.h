@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#define SAMPLE_KERNEL_ABI 9
+#define SAMPLE_KERNEL_ABI 10
 
 /* Threads per block: the fused kernel's, and the other kernels'; multiples of
  * 64 and of 32. */
@@ -30,6 +30,11 @@
  * of four elements per thread; its chunks are at most 4 * their product. */
 #define SAMPLE_ONCE_BLOCK 128
 #define SAMPLE_ONCE_LINES 8
+/* Threads per block of the one-pass scan kernel (sample_k_scan_mass), each
+ * with SAMPLE_ONCE_LINES lines of four elements: twice the top-k kernel's,
+ * so that half as many blocks pay each block's fixed work (plain, H100, B =
+ * 256: 86 -> 84 us; V = 256000: 144 -> 136). */
+#define SAMPLE_MASS_BLOCK 256
 /* Low weight bits a chunk counts for the one-pass mass (see sample.hip). */
 #define SAMPLE_LOW_BITS 20
 /* The one-pass top-k kernel (sample_k_topk): the largest k it takes, and the

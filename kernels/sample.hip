@@ -2779,13 +2779,14 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK, 4) sample_k_scan(kcal
 /* The scan where a row may be one-pass: its own kernel, since the one-pass
  * registers would slow the plain scan, and with smaller blocks, so that more
  * of them wait on memory at once. */
-extern "C" __global__ void __launch_bounds__(SAMPLE_ONCE_BLOCK, 8) sample_k_scan_mass(kcall c)
+extern "C" __global__ void __launch_bounds__(SAMPLE_MASS_BLOCK, 1024 / SAMPLE_MASS_BLOCK)
+sample_k_scan_mass(kcall c)
 {
     __shared__ uint64_t scratch64[SCRATCH];
     __shared__ uint32_t scratch32[SCRATCH];
     const int r = blockIdx.y;
     if (one_pass(c, r)) {
-        run_one_pass<SAMPLE_ONCE_BLOCK, SAMPLE_ONCE_LINES>(c, r, blockIdx.x, scratch64,
+        run_one_pass<SAMPLE_MASS_BLOCK, SAMPLE_ONCE_LINES>(c, r, blockIdx.x, scratch64,
                                                            scratch32);
         return;
     }

@@ -133,6 +133,7 @@ static int one_pass_scan(const struct sample_call *call)
 
 /* The one-pass kernels' chunk: SAMPLE_ONCE_LINES lines of four per thread. */
 #define ONCE_CHUNK (4 * SAMPLE_ONCE_BLOCK * SAMPLE_ONCE_LINES)
+#define MASS_CHUNK (4 * SAMPLE_MASS_BLOCK * SAMPLE_ONCE_LINES)
 
 /* Whether every row of [row0, row0 + rows) is one-pass top-k (sample.hip):
  * probabilities to a token, 1 <= k <= SAMPLE_TOPK_MAX and k < V in each row
@@ -281,7 +282,7 @@ static int launch_slice(struct hip_state *s, struct sample_call *call,
         const int draw = call->op != SAMPLE_OP_ARGMAX && call->op != SAMPLE_OP_MASK &&
                          !drawn_by_gather && !drawn_by_scan;
         status = launch(call, one_pass ? kn->scan_mass : kn->scan, "launching the scan kernel",
-                        nchunks, rows, one_pass ? SAMPLE_ONCE_BLOCK : threads, k, stream);
+                        nchunks, rows, one_pass ? SAMPLE_MASS_BLOCK : threads, k, stream);
         if (!status && select && !k->chunk_hist) /* else the scan counted the buckets */
             status = launch(call, kn->histogram, "launching the histogram kernel", nchunks,
                             rows, threads, k, stream);
@@ -312,7 +313,7 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
     /* Chunks: the fused kernel's where the slice fits it, else the chain's.
      * Rows all read once need neither: their blocks never wait for each
      * other, so the scan alone runs them, in the fused kernel's many small
-     * chunks (at most ONCE_CHUNK), at any batch size.  The top-k kernel
+     * chunks (at most MASS_CHUNK), at any batch size.  The top-k kernel
      * always takes ONCE_CHUNK: fewer lists for the last block to merge. */
     const int topk = topk_scan(call, row0, rows);
     const int once = topk || (one_pass_scan(call) && !has_row_arrays(p));
@@ -332,8 +333,10 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
             chunk = choose_chunk(vocab, rows, kn->processors, CHAIN_BLOCKS_PER_PROCESSOR,
                                  SAMPLE_CHAIN_CHUNK_MAX);
     }
-    if (topk || (!fused && one_pass_scan(call) && chunk > ONCE_CHUNK))
+    if (topk)
         chunk = ONCE_CHUNK;
+    else if (!fused && one_pass_scan(call) && chunk > MASS_CHUNK)
+        chunk = MASS_CHUNK;
     const int nchunks = (int)((vocab + chunk - 1) / chunk);
 
     struct sample_kernel_call k;
