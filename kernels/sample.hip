@@ -1684,6 +1684,36 @@ __device__ static inline uint64_t kept_weight(float v, const weigher &weight, ui
     return sample_rank_key(w, i) >= bound ? w : 0;
 }
 
+/* A lane's four elements from i (v, those before end): their kept weights
+ * into w (0 past end), and their sum. */
+__device__ static inline uint64_t kept_four(const float v[4], const weigher &weight,
+                                            uint64_t bound, int64_t i, int64_t end,
+                                            uint64_t w[4])
+{
+    uint64_t own = 0;
+    for (int e = 0; e < 4; e++) {
+        w[e] = i + e < end ? kept_weight(v[e], weight, bound, i + e) : 0;
+        own += w[e];
+    }
+    return own;
+}
+
+/* The lane whose four elements from i hold t (running: the kept weight
+ * before them) writes the token, the first whose running weight exceeds t. */
+__device__ static inline void take_token(const kcall &c, int r, int64_t i, const uint64_t w[4],
+                                         uint64_t own, uint64_t running, uint64_t t)
+{
+    if (!(running <= t && t < running + own))
+        return;
+    for (int e = 0; e < 4; e++) {
+        running += w[e];
+        if (running > t) {
+            c.tokens[r] = (int32_t)(i + e);
+            return;
+        }
+    }
+}
+
 /* Lines a lane loads ahead in the draw's walks over its chunk. */
 #define DRAW_AHEAD 2
 
@@ -1792,10 +1822,7 @@ __device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_
         if (i < shi) {
             float v[4];
             load4_until(row, c.dtype, i, shi, v);
-            for (int e = 0; e < 4; e++) {
-                w[e] = i + e < shi ? kept_weight(v[e], weight, bound, i + e) : 0;
-                own += w[e];
-            }
+            own = kept_four(v, weight, bound, i, shi, w);
         }
         const uint64_t incl = warp_inclusive_sum(own, lane);
         if (lane == SAMPLE_WARP - 1)
@@ -1804,16 +1831,7 @@ __device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_
         uint64_t at = 0;
         for (int k = 0; k < warp; k++)
             at += buf[k];
-        uint64_t running = at + incl - own;
-        if (running <= t_span && t_span < running + own) {
-            for (int e = 0; e < 4; e++) {
-                running += w[e];
-                if (running > t_span) {
-                    c.tokens[r] = (int32_t)(i + e);
-                    break;
-                }
-            }
-        }
+        take_token(c, r, i, w, own, at + incl - own, t_span);
         return;
     }
     if (!(before <= t_in_chunk && t_in_chunk < before + span))
@@ -1824,24 +1842,12 @@ __device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_
 #pragma unroll
         for (int a = 0; a < DRAW_AHEAD; a++) {
             const int64_t i = base + a * line + 4 * lane;
-            uint64_t w[4], own = 0;
-            for (int e = 0; e < 4; e++) {
-                w[e] = i + e < whi ? kept_weight(v[a][e], weight, bound, i + e) : 0;
-                own += w[e];
-            }
+            uint64_t w[4];
+            const uint64_t own = kept_four(v[a], weight, bound, i, whi, w);
             const uint64_t incl = warp_inclusive_sum(own, lane);
             const uint64_t line_total = SAMPLE_SHFL(incl, SAMPLE_WARP - 1);
             if (before + line_total > t_in_chunk) { /* the same in every lane */
-                uint64_t running = before + incl - own;
-                if (running <= t_in_chunk && t_in_chunk < running + own) {
-                    for (int e = 0; e < 4; e++) {
-                        running += w[e];
-                        if (running > t_in_chunk) {
-                            c.tokens[r] = (int32_t)(i + e);
-                            break;
-                        }
-                    }
-                }
+                take_token(c, r, i, w, own, before + incl - own, t_in_chunk);
                 return;
             }
             before += line_total;

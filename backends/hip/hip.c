@@ -131,7 +131,8 @@ static int one_pass_scan(const struct sample_call *call)
     return has_row_arrays(p) || (!may_select(call) && !(p->min_p > 0.0f));
 }
 
-/* The one-pass kernels' chunk: SAMPLE_ONCE_LINES lines of four per thread. */
+/* The one-pass kernels' chunks, SAMPLE_ONCE_LINES lines of four per thread:
+ * the top-k kernel's, and the most the one-pass scan takes. */
 #define ONCE_CHUNK (4 * SAMPLE_ONCE_BLOCK * SAMPLE_ONCE_LINES)
 #define MASS_CHUNK (4 * SAMPLE_MASS_BLOCK * SAMPLE_ONCE_LINES)
 
