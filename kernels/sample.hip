@@ -534,12 +534,22 @@ struct scan_acc {
 
 /* The chunk [begin, end) into registers, every load issued before any is
  * used: line l of a thread at begin + 4 * (threadIdx.x + l * BLOCK), elements
- * past end +0.  The host keeps chunks within 4 * LINES * BLOCK. */
+ * past end +0.  The host keeps chunks within 4 * LINES * BLOCK.  A whole
+ * chunk of aligned float32, nearly every block's, takes a branch of its own
+ * with nothing but the wide loads: with each line's test for the end and
+ * its narrow loads between them, a new block's warps waited on instruction
+ * fetch (plain, B = 256: 84 -> 78.5 us on an H100). */
 template <int BLOCK, int LINES>
 __device__ static inline void load_lines(const void *row, int dtype, int begin, int end,
                                          float v[LINES][4])
 {
     const bool wide = dtype == SAMPLE_F32 && ((uintptr_t)row & 15) == 0;
+    if (wide && begin + 4 * LINES * BLOCK <= end) {
+#pragma unroll
+        for (int l = 0; l < LINES; l++)
+            load4_aligned<SAMPLE_F32>(row, begin + 4 * ((int)threadIdx.x + l * BLOCK), v[l]);
+        return;
+    }
 #pragma unroll
     for (int l = 0; l < LINES; l++) {
         const int i = begin + 4 * ((int)threadIdx.x + l * BLOCK);
