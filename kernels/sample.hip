@@ -543,21 +543,17 @@ template <int BLOCK, int LINES>
 __device__ static inline void load_lines(const void *row, int dtype, int begin, int end,
                                          float v[LINES][4])
 {
-    const bool wide = dtype == SAMPLE_F32 && ((uintptr_t)row & 15) == 0;
-    if (wide && begin + 4 * LINES * BLOCK <= end) {
+    if (dtype == SAMPLE_F32 && row_aligned(row, dtype) && begin + 4 * LINES * BLOCK <= end) {
 #pragma unroll
         for (int l = 0; l < LINES; l++)
             load4_aligned<SAMPLE_F32>(row, begin + 4 * ((int)threadIdx.x + l * BLOCK), v[l]);
         return;
     }
+    /* The rest (a row's last chunk, 16-bit types, rows not so aligned):
+     * load4_until takes the wide load wherever a line allows it. */
 #pragma unroll
-    for (int l = 0; l < LINES; l++) {
-        const int i = begin + 4 * ((int)threadIdx.x + l * BLOCK);
-        if (wide && i + 4 <= end)
-            load4_aligned<SAMPLE_F32>(row, i, v[l]);
-        else
-            load4_until(row, dtype, i, end, v[l]);
-    }
+    for (int l = 0; l < LINES; l++)
+        load4_until(row, dtype, begin + 4 * ((int)threadIdx.x + l * BLOCK), end, v[l]);
 }
 
 /* The scan of one chunk: into shared memory where held is not NULL. */
