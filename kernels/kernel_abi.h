@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#define SAMPLE_KERNEL_ABI 10
+#define SAMPLE_KERNEL_ABI 11
 
 /* Threads per block: the fused kernel's, and the other kernels'; multiples of
  * 64 and of 32. */
@@ -24,6 +24,9 @@
 #define SAMPLE_CHAIN_CHUNK_MAX 16384
 /* Log-scale weight buckets of the first selection pass (see sample.hip). */
 #define SAMPLE_BUCKETS 2304
+/* A row's histogram in the workspace: the buckets' counts, then the sums of
+ * their weights' next bits (see bucket_weight in sample.hip). */
+#define SAMPLE_HIST_WORDS (2 * SAMPLE_BUCKETS)
 /* Candidate buckets whose exact counts and weights the gather adds up. */
 #define SAMPLE_RANGE 64
 /* The one-pass scan kernel (sample_k_scan_mass): threads per block, and lines
@@ -124,8 +127,9 @@ struct sample_kernel_call {
     uint32_t *part_fault;      /* [batch][nchunks]: (index << 4) | fault, or ~0 */
     uint64_t *part;            /* [batch][nchunks]: the scan's max, then the draw's sums */
     struct sample_chunk_mass *mass;     /* [batch][nchunks], one-pass rows */
-    uint32_t *hist_cnt;        /* [batch][SAMPLE_BUCKETS]: counts, then the candidate
-                                  buckets' exact counts and weights; 0 between calls */
+    uint32_t *hist_cnt;        /* [batch][SAMPLE_HIST_WORDS]: counts and fraction sums,
+                                  then (in the counts' place) the candidate buckets'
+                                  exact counts and weights; 0 between calls */
     uint64_t *cand;            /* [batch][vocab] rank keys; sample_k_topk:
                                   [batch][nchunks][SAMPLE_TOPK_MAX] p-keys */
     uint16_t *chunk_hist;      /* the chain's scan of probabilities that select:

@@ -131,6 +131,17 @@ static int one_pass_scan(const struct sample_call *call)
     return has_row_arrays(p) || (!may_select(call) && !(p->min_p > 0.0f));
 }
 
+/* Whether the call's rows are top-p alone, whose histogram in the fused
+ * kernel sums fractions too (sample_k_fused_frac in sample.hip): on rows
+ * dense at top-p's boundary that narrows the candidates from thousands to
+ * a few hundred.  Other calls take sample_k_fused, which has no such code. */
+static int sums_fractions(const struct sample_call *call)
+{
+    const sample_params *p = call->params;
+    return !has_row_arrays(p) && may_select(call) &&
+           !(p->top_k > 0 && p->top_k < call->input->vocab) && p->top_p < 1.0f;
+}
+
 /* The one-pass kernels' chunks, SAMPLE_ONCE_LINES lines of four per thread:
  * the top-k kernel's, and the most the one-pass scan takes. */
 #define ONCE_CHUNK (4 * SAMPLE_ONCE_BLOCK * SAMPLE_ONCE_LINES)
@@ -269,8 +280,8 @@ static int launch_slice(struct hip_state *s, struct sample_call *call,
         /* Flags left by an earlier launch hold its epoch, never this one's. */
         s->epoch = s->epoch + 1 ? s->epoch + 1 : 1;
         k->epoch = s->epoch;
-        status = launch(call, kn->fused, "launching the kernel", nchunks * rows, 1,
-                        SAMPLE_FUSED_BLOCK, k, stream);
+        status = launch(call, sums_fractions(call) ? kn->fused_frac : kn->fused,
+                        "launching the kernel", nchunks * rows, 1, SAMPLE_FUSED_BLOCK, k, stream);
     } else {
         const int select = may_select(call);
         /* The gather draws for the rows it selects; a separate draw pass is
@@ -370,7 +381,7 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
                     stream));
     } else if (select) {
         TRY(call, "allocating the workspace",
-            reserve(&s->hist_cnt, n * SAMPLE_BUCKETS * sizeof(uint32_t), 1, stream));
+            reserve(&s->hist_cnt, n * SAMPLE_HIST_WORDS * sizeof(uint32_t), 1, stream));
         TRY(call, "allocating the candidate lists",
             reserve(&s->cand, n * (size_t)vocab * sizeof(uint64_t), 0, stream));
         TRY(call, "allocating the workspace",

@@ -169,7 +169,9 @@ static int load_device(int device, struct cache_entry *e)
     struct {
         const char *name;
         void **slot;
-    } fns[] = {{"sample_k_fused", &k->fused},         {"sample_k_scan", &k->scan},
+    } fns[] = {{"sample_k_fused", &k->fused},
+               {"sample_k_fused_frac", &k->fused_frac},
+               {"sample_k_scan", &k->scan},
                {"sample_k_histogram", &k->histogram}, {"sample_k_gather", &k->gather},
                {"sample_k_draw", &k->draw},           {"sample_k_write", &k->write},
                {"sample_k_scan_mass", &k->scan_mass}, {"sample_k_topk", &k->topk}};

@@ -8,7 +8,7 @@
 
 /* One device's loaded kernels; valid for the life of the process. */
 struct hip_kernels {
-    void *fused, *scan, *scan_mass, *topk, *histogram, *gather, *draw, *write;
+    void *fused, *fused_frac, *scan, *scan_mass, *topk, *histogram, *gather, *draw, *write;
     int processors;
     char name[128];
     char arch[32];
