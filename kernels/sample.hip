@@ -2804,7 +2804,7 @@ __device__ static void run_chunk(const kcall &c, int r, int j, float *held, sele
         /* The last block keeps the fraction sums in held past its chunk,
          * where they fit. */
         const bool frac =
-            FRAC && c.chunk <= SAMPLE_CHUNK_MAX - SAMPLE_BUCKETS && sums_fractions(c, r);
+            FRAC && c.chunk <= SAMPLE_FRAC_CHUNK_MAX && sums_fractions(c, r);
         histogram_chunk(c, r, ch, weight, cnt, frac);
         if (arrive(c, r, MEET_HISTOGRAM)) {
             combine_histogram(c, r, cnt, frac ? (uint32_t *)(held + c.chunk) : NULL, scratch64);
