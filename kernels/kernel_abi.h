@@ -27,8 +27,8 @@
 /* A row's histogram in the workspace: the buckets' counts, then the sums of
  * their weights' next bits (see bucket_weight in sample.hip). */
 #define SAMPLE_HIST_WORDS (2 * SAMPLE_BUCKETS)
-/* The largest chunk whose fused block also has room for a row's fraction
- * sums in shared memory, beside the chunk it holds (sample_k_fused_frac). */
+/* The largest chunk beside which a fused block has room for a row's
+ * fraction sums in shared memory (sample_k_fused_frac). */
 #define SAMPLE_FRAC_CHUNK_MAX (SAMPLE_CHUNK_MAX - SAMPLE_BUCKETS)
 /* Candidate buckets whose exact counts and weights the gather adds up. */
 #define SAMPLE_RANGE 64

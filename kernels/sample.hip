@@ -2801,13 +2801,20 @@ __device__ static void run_chunk(const kcall &c, int r, int j, float *held, sele
         return;
     const weigher weight = row_weigher(c, r);
     if (mode == SAMPLE_MODE_SELECT) {
-        /* The last block keeps the fraction sums in held past its chunk,
-         * where they fit. */
-        const bool frac =
-            FRAC && c.chunk <= SAMPLE_FRAC_CHUNK_MAX && sums_fractions(c, r);
+        const bool frac = FRAC && sums_fractions(c, r);
         histogram_chunk(c, r, ch, weight, cnt, frac);
         if (arrive(c, r, MEET_HISTOGRAM)) {
-            combine_histogram(c, r, cnt, frac ? (uint32_t *)(held + c.chunk) : NULL, scratch64);
+            /* The last block keeps the row's fraction sums in held: past its
+             * chunk where they fit, else over it, and then it reads its
+             * chunk from the row again. */
+            uint32_t *sums = NULL;
+            if (frac) {
+                const bool room = c.chunk <= SAMPLE_FRAC_CHUNK_MAX;
+                sums = (uint32_t *)(held + (room ? c.chunk : 0));
+                if (!room)
+                    ch.held = NULL;
+            }
+            combine_histogram(c, r, cnt, sums, scratch64);
             release(c, r, MEET_HISTOGRAM);
         } else {
             wait_release(c, r, MEET_HISTOGRAM);

@@ -328,6 +328,52 @@ START_TEST(chunk_scales)
 }
 END_TEST
 
+/*
+ * Top-p alone, shared parameters: the fused kernel's fraction-summing
+ * instance (sample_k_fused_frac), whose last block keeps the sums beside its
+ * chunk where they fit and over it otherwise (then reading its chunk from the
+ * row again): B = 1 and 5 have the room, B = 16 at V = 256000 and B = 32 at
+ * V = 128256 take chunks of SAMPLE_CHUNK_MAX on an H100.  Rows dense at the
+ * boundary (sigma 1) and sparse (sigma 5); tokens and renormalised rows
+ * against the scalar backend.  Case i picks the shape, P and the operation.
+ */
+START_TEST(top_p_alone)
+{
+    static const struct shape cases[] = {{1, 128256, 0}, {5, 32000, 0}, {16, 256000, 0},
+                                         {32, 128256, 0}};
+    const struct shape *sh = &cases[_i % 4];
+    const int64_t B = sh->batch, V = sh->vocab;
+    const int renorm = _i / 8 == 1;
+    uint64_t seed = 0x70b0u + (uint64_t)_i;
+    float *in = malloc((size_t)(B * V) * 4), *want = malloc((size_t)(B * V) * 4),
+          *got = malloc((size_t)(B * V) * 4);
+    for (int64_t r = 0; r < B; r++)
+        fill_row(in + r * V, V, 1, r % 3 == 2 ? 5.0 : 1.0, &seed);
+    sample_params p;
+    sample_params_init(&p);
+    p.top_p = _i / 4 % 2 ? 0.5f : 0.9f;
+    if (!renorm)
+        p.seed = 0xf00du + (uint64_t)_i;
+    sample_tensor t;
+    sample_tensor_init(&t, SAMPLE_F32, in, B, V);
+    sample_ctx *ref = harness_context("scalar"), *ctx = harness_context("hip");
+    const size_t bytes = renorm ? (size_t)(B * V) * 4 : (size_t)B * 4;
+    int want_status = renorm ? sample_renorm_probs(ref, &t, &p, want, 0)
+                             : sample_from_probs(ref, &t, &p, (int32_t *)want);
+    int status = renorm ? sample_renorm_probs(ctx, &t, &p, got, 0)
+                        : sample_from_probs(ctx, &t, &p, (int32_t *)got);
+    ck_assert_int_eq(want_status, SAMPLE_OK);
+    ck_assert_msg(status == SAMPLE_OK, "%s", sample_last_error(ctx));
+    ck_assert_msg(memcmp(got, want, bytes) == 0, "case %d (B %lld, V %lld) differs from scalar",
+                  _i, (long long)B, (long long)V);
+    sample_destroy(ref);
+    sample_destroy(ctx);
+    free(in);
+    free(want);
+    free(got);
+}
+END_TEST
+
 /* A device index that does not exist fails sample_create with SAMPLE_ERR_RANGE. */
 START_TEST(device_choice)
 {
@@ -357,6 +403,7 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, device_pointers, 0, NSHAPES * NOPS * 3 * 2);
     tcase_add_loop_test(tc, chunk_scales, 0, 4);
+    tcase_add_loop_test(tc, top_p_alone, 0, 16);
     tcase_add_test(tc, memory_mismatch);
     tcase_add_test(tc, device_choice);
     suite_add_tcase(s, tc);

@@ -132,14 +132,14 @@ static int one_pass_scan(const struct sample_call *call)
 }
 
 /* Whether the fused kernel's histogram sums fractions too
- * (sample_k_fused_frac in sample.hip): for rows that are top-p alone, in
- * chunks that leave room for the sums.  On rows dense at top-p's boundary
- * that narrows the candidates from thousands to a few hundred.  Other calls
- * take sample_k_fused, which has no such code. */
-static int sums_fractions(const struct sample_call *call, int64_t chunk)
+ * (sample_k_fused_frac in sample.hip): for calls that are top-p alone.  On
+ * rows dense at top-p's boundary that narrows the candidates from thousands
+ * to a few hundred.  Other calls take sample_k_fused, which has no such
+ * code. */
+static int sums_fractions(const struct sample_call *call)
 {
     const sample_params *p = call->params;
-    return chunk <= SAMPLE_FRAC_CHUNK_MAX && !has_row_arrays(p) && may_select(call) &&
+    return !has_row_arrays(p) && may_select(call) &&
            !(p->top_k > 0 && p->top_k < call->input->vocab) && p->top_p < 1.0f;
 }
 
@@ -281,7 +281,7 @@ static int launch_slice(struct hip_state *s, struct sample_call *call,
         /* Flags left by an earlier launch hold its epoch, never this one's. */
         s->epoch = s->epoch + 1 ? s->epoch + 1 : 1;
         k->epoch = s->epoch;
-        status = launch(call, sums_fractions(call, k->chunk) ? kn->fused_frac : kn->fused,
+        status = launch(call, sums_fractions(call) ? kn->fused_frac : kn->fused,
                         "launching the kernel", nchunks * rows, 1, SAMPLE_FUSED_BLOCK, k, stream);
     } else {
         const int select = may_select(call);
