@@ -348,10 +348,53 @@ template <typename T> __device__ static inline T warp_inclusive_sum(T v, int lan
     return v;
 }
 
-/* Exclusive prefix sum of v over the block's threads in index order; scratch
- * holds one entry per warp and one more.  *total (optional) receives the sum
- * over all threads. */
-__device__ static uint64_t block_exclusive_scan(uint64_t v, uint64_t *scratch, uint64_t *total)
+/* Exclusive prefix sums of N values, v[k] in place, over the block's
+ * threads in index order, with one round of barriers for all N.  scratch
+ * holds N runs of SCRATCH entries (one per warp and one more); total[k]
+ * (optional) receives the sum of v[k] over all threads.  Warp 0 scans the
+ * warps' sums (a block has at most SAMPLE_WARP warps), where one thread
+ * adding them in turn waited on each. */
+template <int N>
+__device__ static void block_exclusive_scans(uint64_t (&v)[N], uint64_t *scratch,
+                                             uint64_t *total)
+{
+    const int lane = threadIdx.x % SAMPLE_WARP, warp = threadIdx.x / SAMPLE_WARP;
+    const int warps = blockDim.x / SAMPLE_WARP;
+    uint64_t inclusive[N];
+#pragma unroll
+    for (int k = 0; k < N; k++) {
+        inclusive[k] = warp_inclusive_sum(v[k], lane);
+        if (lane == SAMPLE_WARP - 1)
+            scratch[k * SCRATCH + warp] = inclusive[k];
+    }
+    __syncthreads();
+    if (warp == 0) {
+#pragma unroll
+        for (int k = 0; k < N; k++) {
+            const uint64_t own = lane < warps ? scratch[k * SCRATCH + lane] : 0;
+            const uint64_t upto = warp_inclusive_sum(own, lane);
+            if (lane < warps)
+                scratch[k * SCRATCH + lane] = upto - own;
+            if (lane == warps - 1)
+                scratch[k * SCRATCH + warps] = upto;
+        }
+    }
+    __syncthreads();
+#pragma unroll
+    for (int k = 0; k < N; k++) {
+        v[k] = scratch[k * SCRATCH + warp] + inclusive[k] - v[k];
+        if (total)
+            total[k] = scratch[k * SCRATCH + warps];
+    }
+    __syncthreads();
+}
+
+/* block_exclusive_scan with thread 0 adding the warps' sums in turn: fewer
+ * registers.  For plan in the chain's scan kernel, which has 32: with
+ * block_exclusive_scans it spilled, and top-p at B = 256 on an H100 went
+ * 240 -> 250 us. */
+__device__ static uint64_t block_exclusive_scan_lean(uint64_t v, uint64_t *scratch,
+                                                     uint64_t *total)
 {
     const int lane = threadIdx.x % SAMPLE_WARP, warp = threadIdx.x / SAMPLE_WARP;
     const int warps = blockDim.x / SAMPLE_WARP;
@@ -374,6 +417,14 @@ __device__ static uint64_t block_exclusive_scan(uint64_t v, uint64_t *scratch, u
         *total = scratch[warps];
     __syncthreads();
     return before;
+}
+
+/* The same for one value: its exclusive prefix sum is returned. */
+__device__ static uint64_t block_exclusive_scan(uint64_t v, uint64_t *scratch, uint64_t *total)
+{
+    uint64_t one[1] = {v};
+    block_exclusive_scans<1>(one, scratch, total);
+    return one[0];
 }
 
 struct nothing {
@@ -895,11 +946,13 @@ __device__ static void walk_segment(const uint32_t *cnt, const uint32_t *frac, i
  * a total G non-increasing in b, "b crosses target" means G(>= b) >= target >
  * G(> b).
  */
-__device__ static void plan(const kcall &c, int r, const uint32_t *cnt, const uint32_t *frac,
-                            uint64_t *scratch)
+/* LEAN: the scans that need the fewest registers (block_exclusive_scan_lean). */
+template <bool LEAN = false>
+__device__ static void plan(const kcall &c, int r, const uint32_t *cnt, const uint32_t *frac)
 {
     __shared__ int found[3];
     __shared__ uint64_t mass[2];
+    __shared__ uint64_t scans[3 * SCRATCH];
     struct sample_row_state *s = &c.state[r];
     struct sample_row_params p = row_params(c, r);
     /* Thread t takes the t-th segment from the top, so that a prefix sum in
@@ -917,9 +970,19 @@ __device__ static void plan(const kcall &c, int r, const uint32_t *cnt, const ui
         own.lo += lo;
         own.hi += hi;
     }
-    above.cnt = block_exclusive_scan(own.cnt, scratch, NULL);
-    above.lo = block_exclusive_scan(own.lo, scratch, &mass[0]);
-    above.hi = block_exclusive_scan(own.hi, scratch, &mass[1]);
+    if (LEAN) {
+        above.cnt = block_exclusive_scan_lean(own.cnt, scans, NULL);
+        above.lo = block_exclusive_scan_lean(own.lo, scans, &mass[0]);
+        above.hi = block_exclusive_scan_lean(own.hi, scans, &mass[1]);
+    } else {
+        uint64_t sums[3] = {own.cnt, own.lo, own.hi}, totals[3];
+        block_exclusive_scans<3>(sums, scans, totals);
+        above = {sums[0], sums[1], sums[2]};
+        if (threadIdx.x == 0) {
+            mass[0] = totals[1];
+            mass[1] = totals[2];
+        }
+    }
     if (threadIdx.x == 0)
         found[0] = found[1] = found[2] = 0;
     __syncthreads();
@@ -978,8 +1041,7 @@ __device__ static void plan(const kcall &c, int r, const uint32_t *cnt, const ui
  * workspace zeroed for the next call) and plan the gather.  frac: where the
  * row's blocks summed fractions (histogram_chunk's frac), shared memory for
  * them; else NULL. */
-__device__ static void combine_histogram(const kcall &c, int r, uint32_t *cnt, uint32_t *frac,
-                                         uint64_t *scratch)
+__device__ static void combine_histogram(const kcall &c, int r, uint32_t *cnt, uint32_t *frac)
 {
     /* HIST_AHEAD counts a thread in flight: the loop that stored each count
      * before loading the next waited on every load (6 us of the plan at B =
@@ -1012,7 +1074,7 @@ __device__ static void combine_histogram(const kcall &c, int r, uint32_t *cnt, u
         }
     }
     __syncthreads();
-    plan(c, r, cnt, frac, scratch);
+    plan(c, r, cnt, frac);
 }
 
 /*
@@ -1060,8 +1122,7 @@ __device__ static void local_histogram(const kcall &c, int r, int j, const chunk
 
 /* The row's last scanning block, after combine_scan, for a row that
  * selects: the chunks' counts moved to the row's buckets, then plan. */
-__device__ static void combine_local_histograms(const kcall &c, int r, uint32_t *cnt,
-                                                uint64_t *scratch)
+__device__ static void combine_local_histograms(const kcall &c, int r, uint32_t *cnt)
 {
     const struct sample_row_state *s = &c.state[r];
     __syncthreads(); /* thread 0's finish_scan wrote the row's state */
@@ -1100,7 +1161,7 @@ __device__ static void combine_local_histograms(const kcall &c, int r, uint32_t 
         }
     }
     __syncthreads();
-    plan(c, r, cnt, NULL, scratch);
+    plan<true>(c, r, cnt, NULL); /* in the chain's scan kernel */
 }
 
 /* ---- gather and select: the exact boundary ------------------------------------ */
@@ -2814,7 +2875,7 @@ __device__ static void run_chunk(const kcall &c, int r, int j, float *held, sele
                 if (!room)
                     ch.held = NULL;
             }
-            combine_histogram(c, r, cnt, sums, scratch64);
+            combine_histogram(c, r, cnt, sums);
             release(c, r, MEET_HISTOGRAM);
         } else {
             wait_release(c, r, MEET_HISTOGRAM);
@@ -2906,7 +2967,7 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK, 4) sample_k_scan(kcal
     if (arrive(c, r, MEET_SCAN)) {
         combine_scan(c, r, scratch64, scratch32);
         if (c.chunk_hist)
-            combine_local_histograms(c, r, cnt, scratch64);
+            combine_local_histograms(c, r, cnt);
     }
 }
 
@@ -2936,13 +2997,12 @@ sample_k_scan_mass(kcall c)
 extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK, 4) sample_k_histogram(kcall c)
 {
     __shared__ __align__(16) uint32_t cnt[SAMPLE_BUCKETS];
-    __shared__ uint64_t scratch64[SCRATCH];
     const int r = blockIdx.y;
     if (c.state[r].mode != SAMPLE_MODE_SELECT)
         return;
     histogram_chunk(c, r, indexed_chunk(c), row_weigher(c, r), cnt, false);
     if (arrive(c, r, MEET_HISTOGRAM))
-        combine_histogram(c, r, cnt, NULL, scratch64);
+        combine_histogram(c, r, cnt, NULL);
 }
 
 static_assert(SAMPLE_BUCKETS >= 8 * SAMPLE_FUSED_BLOCK && SAMPLE_SORT_MAX * 2 >= 8 * SAMPLE_BLOCK,
