@@ -276,6 +276,30 @@ START_TEST(memory_mismatch)
 }
 END_TEST
 
+/* B rows of V float32 probabilities in `in`: tokens (or, with renorm, the
+ * renormalised rows) from the hip backend and the scalar one, bit for bit;
+ * what names the case in a failure. */
+static void probs_match_scalar(const float *in, int64_t B, int64_t V, const sample_params *p,
+                               int renorm, const char *what)
+{
+    float *want = malloc((size_t)(B * V) * 4), *got = malloc((size_t)(B * V) * 4);
+    sample_tensor t;
+    sample_tensor_init(&t, SAMPLE_F32, in, B, V);
+    sample_ctx *ref = harness_context("scalar"), *ctx = harness_context("hip");
+    const size_t bytes = renorm ? (size_t)(B * V) * 4 : (size_t)B * 4;
+    int want_status = renorm ? sample_renorm_probs(ref, &t, p, want, 0)
+                             : sample_from_probs(ref, &t, p, (int32_t *)want);
+    int status = renorm ? sample_renorm_probs(ctx, &t, p, got, 0)
+                        : sample_from_probs(ctx, &t, p, (int32_t *)got);
+    ck_assert_int_eq(want_status, SAMPLE_OK);
+    ck_assert_msg(status == SAMPLE_OK, "%s", sample_last_error(ctx));
+    ck_assert_msg(memcmp(got, want, bytes) == 0, "%s differs from scalar", what);
+    sample_destroy(ref);
+    sample_destroy(ctx);
+    free(want);
+    free(got);
+}
+
 /*
  * Rows of probabilities whose stretches differ in scale by many binades (one
  * all zero, one far below the rest), in a batch whose chain takes several
@@ -288,8 +312,7 @@ START_TEST(chunk_scales)
 {
     const int64_t B = 256, V = 128256;
     uint64_t seed = 0x5ca1e5u;
-    float *in = malloc((size_t)(B * V) * 4), *want = malloc((size_t)(B * V) * 4),
-          *got = malloc((size_t)(B * V) * 4);
+    float *in = malloc((size_t)(B * V) * 4);
     for (int64_t r = 0; r < B; r++) {
         for (int64_t i = 0; i < V; i++) {
             const int64_t stretch = (i + r * 977) / 20000 % 9;
@@ -309,22 +332,10 @@ START_TEST(chunk_scales)
     case 2: p.top_p = 0.99f; p.min_p = 0.01f; break;
     default: p.top_p = 0.95f; break;
     }
-    sample_tensor t;
-    sample_tensor_init(&t, SAMPLE_F32, in, B, V);
-    sample_ctx *ref = harness_context("scalar"), *ctx = harness_context("hip");
-    const size_t bytes = renorm ? (size_t)(B * V) * 4 : (size_t)B * 4;
-    int want_status = renorm ? sample_renorm_probs(ref, &t, &p, want, 0)
-                             : sample_from_probs(ref, &t, &p, (int32_t *)want);
-    int status = renorm ? sample_renorm_probs(ctx, &t, &p, got, 0)
-                        : sample_from_probs(ctx, &t, &p, (int32_t *)got);
-    ck_assert_int_eq(want_status, SAMPLE_OK);
-    ck_assert_msg(status == SAMPLE_OK, "%s", sample_last_error(ctx));
-    ck_assert_msg(memcmp(got, want, bytes) == 0, "case %d differs from scalar", _i);
-    sample_destroy(ref);
-    sample_destroy(ctx);
+    char what[32];
+    snprintf(what, sizeof what, "case %d", _i);
+    probs_match_scalar(in, B, V, &p, renorm, what);
     free(in);
-    free(want);
-    free(got);
 }
 END_TEST
 
@@ -345,8 +356,7 @@ START_TEST(top_p_alone)
     const int64_t B = sh->batch, V = sh->vocab;
     const int renorm = _i / 8 == 1;
     uint64_t seed = 0x70b0u + (uint64_t)_i;
-    float *in = malloc((size_t)(B * V) * 4), *want = malloc((size_t)(B * V) * 4),
-          *got = malloc((size_t)(B * V) * 4);
+    float *in = malloc((size_t)(B * V) * 4);
     for (int64_t r = 0; r < B; r++)
         fill_row(in + r * V, V, 1, r % 3 == 2 ? 5.0 : 1.0, &seed);
     sample_params p;
@@ -354,23 +364,10 @@ START_TEST(top_p_alone)
     p.top_p = _i / 4 % 2 ? 0.5f : 0.9f;
     if (!renorm)
         p.seed = 0xf00du + (uint64_t)_i;
-    sample_tensor t;
-    sample_tensor_init(&t, SAMPLE_F32, in, B, V);
-    sample_ctx *ref = harness_context("scalar"), *ctx = harness_context("hip");
-    const size_t bytes = renorm ? (size_t)(B * V) * 4 : (size_t)B * 4;
-    int want_status = renorm ? sample_renorm_probs(ref, &t, &p, want, 0)
-                             : sample_from_probs(ref, &t, &p, (int32_t *)want);
-    int status = renorm ? sample_renorm_probs(ctx, &t, &p, got, 0)
-                        : sample_from_probs(ctx, &t, &p, (int32_t *)got);
-    ck_assert_int_eq(want_status, SAMPLE_OK);
-    ck_assert_msg(status == SAMPLE_OK, "%s", sample_last_error(ctx));
-    ck_assert_msg(memcmp(got, want, bytes) == 0, "case %d (B %lld, V %lld) differs from scalar",
-                  _i, (long long)B, (long long)V);
-    sample_destroy(ref);
-    sample_destroy(ctx);
+    char what[64];
+    snprintf(what, sizeof what, "case %d (B %lld, V %lld)", _i, (long long)B, (long long)V);
+    probs_match_scalar(in, B, V, &p, renorm, what);
     free(in);
-    free(want);
-    free(got);
 }
 END_TEST
 
