@@ -944,9 +944,9 @@ __device__ static void walk_segment(const uint32_t *cnt, const uint32_t *frac, i
  * bounded (bucket_weight), so top-p's boundary is a short range of buckets
  * whose bounds straddle tau.  The gather step adds up the exact weights.  For
  * a total G non-increasing in b, "b crosses target" means G(>= b) >= target >
- * G(> b).
+ * G(> b).  LEAN: with the block scans that need the fewest registers
+ * (block_exclusive_scan_lean).
  */
-/* LEAN: the scans that need the fewest registers (block_exclusive_scan_lean). */
 template <bool LEAN = false>
 __device__ static void plan(const kcall &c, int r, const uint32_t *cnt, const uint32_t *frac)
 {
