@@ -353,8 +353,11 @@ template <typename T> __device__ static inline T warp_inclusive_sum(T v, int lan
  * holds N runs of SCRATCH entries (one per warp and one more); total[k]
  * (optional) receives the sum of v[k] over all threads.  Warp 0 scans the
  * warps' sums (a block has at most SAMPLE_WARP warps), where one thread
- * adding them in turn waited on each. */
-template <int N>
+ * adding them in turn waited on each.  LEAN keeps that thread's loop, which
+ * needs fewer registers: plan in the chain's scan kernel (32 registers)
+ * spilled with the warp's scan, and top-p at B = 256 on an H100 went 240 ->
+ * 250 us. */
+template <int N, bool LEAN = false>
 __device__ static void block_exclusive_scans(uint64_t (&v)[N], uint64_t *scratch,
                                              uint64_t *total)
 {
@@ -368,7 +371,18 @@ __device__ static void block_exclusive_scans(uint64_t (&v)[N], uint64_t *scratch
             scratch[k * SCRATCH + warp] = inclusive[k];
     }
     __syncthreads();
-    if (warp == 0) {
+    if (LEAN && threadIdx.x == 0) {
+#pragma unroll
+        for (int k = 0; k < N; k++) {
+            uint64_t running = 0;
+            for (int w = 0; w < warps; w++) {
+                uint64_t t = scratch[k * SCRATCH + w];
+                scratch[k * SCRATCH + w] = running;
+                running += t;
+            }
+            scratch[k * SCRATCH + warps] = running;
+        }
+    } else if (!LEAN && warp == 0) {
 #pragma unroll
         for (int k = 0; k < N; k++) {
             const uint64_t own = lane < warps ? scratch[k * SCRATCH + lane] : 0;
@@ -389,41 +403,12 @@ __device__ static void block_exclusive_scans(uint64_t (&v)[N], uint64_t *scratch
     __syncthreads();
 }
 
-/* block_exclusive_scan with thread 0 adding the warps' sums in turn: fewer
- * registers.  For plan in the chain's scan kernel, which has 32: with
- * block_exclusive_scans it spilled, and top-p at B = 256 on an H100 went
- * 240 -> 250 us. */
-__device__ static uint64_t block_exclusive_scan_lean(uint64_t v, uint64_t *scratch,
-                                                     uint64_t *total)
-{
-    const int lane = threadIdx.x % SAMPLE_WARP, warp = threadIdx.x / SAMPLE_WARP;
-    const int warps = blockDim.x / SAMPLE_WARP;
-    const uint64_t inclusive = warp_inclusive_sum(v, lane);
-    if (lane == SAMPLE_WARP - 1)
-        scratch[warp] = inclusive;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        uint64_t running = 0;
-        for (int w = 0; w < warps; w++) {
-            uint64_t t = scratch[w];
-            scratch[w] = running;
-            running += t;
-        }
-        scratch[warps] = running;
-    }
-    __syncthreads();
-    uint64_t before = scratch[warp] + inclusive - v;
-    if (total)
-        *total = scratch[warps];
-    __syncthreads();
-    return before;
-}
-
 /* The same for one value: its exclusive prefix sum is returned. */
+template <bool LEAN = false>
 __device__ static uint64_t block_exclusive_scan(uint64_t v, uint64_t *scratch, uint64_t *total)
 {
     uint64_t one[1] = {v};
-    block_exclusive_scans<1>(one, scratch, total);
+    block_exclusive_scans<1, LEAN>(one, scratch, total);
     return one[0];
 }
 
@@ -945,7 +930,7 @@ __device__ static void walk_segment(const uint32_t *cnt, const uint32_t *frac, i
  * whose bounds straddle tau.  The gather step adds up the exact weights.  For
  * a total G non-increasing in b, "b crosses target" means G(>= b) >= target >
  * G(> b).  LEAN: with the block scans that need the fewest registers
- * (block_exclusive_scan_lean).
+ * (block_exclusive_scans' LEAN).
  */
 template <bool LEAN = false>
 __device__ static void plan(const kcall &c, int r, const uint32_t *cnt, const uint32_t *frac)
@@ -970,10 +955,10 @@ __device__ static void plan(const kcall &c, int r, const uint32_t *cnt, const ui
         own.lo += lo;
         own.hi += hi;
     }
-    if (LEAN) {
-        above.cnt = block_exclusive_scan_lean(own.cnt, scans, NULL);
-        above.lo = block_exclusive_scan_lean(own.lo, scans, &mass[0]);
-        above.hi = block_exclusive_scan_lean(own.hi, scans, &mass[1]);
+    if (LEAN) { /* three rounds: one would spill here too */
+        above.cnt = block_exclusive_scan<true>(own.cnt, scans, NULL);
+        above.lo = block_exclusive_scan<true>(own.lo, scans, &mass[0]);
+        above.hi = block_exclusive_scan<true>(own.hi, scans, &mass[1]);
     } else {
         uint64_t sums[3] = {own.cnt, own.lo, own.hi}, totals[3];
         block_exclusive_scans<3>(sums, scans, totals);
