@@ -111,14 +111,19 @@ static int has_row_arrays(const sample_params *p)
     return p->temperatures || p->top_ks || p->top_ps || p->min_ps || p->seeds || p->offsets;
 }
 
+/* Whether the call's shared top-k removes anything (SPEC 4.1). */
+static int filters_top_k(const struct sample_call *call)
+{
+    return call->params->top_k > 0 && call->params->top_k < call->input->vocab;
+}
+
 /* Whether any row may need the top-k / top-p selection. */
 static int may_select(const struct sample_call *call)
 {
     const sample_params *p = call->params;
     if (call->op == SAMPLE_OP_ARGMAX || call->op == SAMPLE_OP_SOFTMAX)
         return 0;
-    return p->top_ks || p->top_ps || (p->top_k > 0 && p->top_k < call->input->vocab) ||
-           p->top_p < 1.0f;
+    return p->top_ks || p->top_ps || filters_top_k(call) || p->top_p < 1.0f;
 }
 
 /* Whether some row may be one-pass (sample.hip): probabilities to a token with
@@ -139,8 +144,7 @@ static int one_pass_scan(const struct sample_call *call)
 static int sums_fractions(const struct sample_call *call)
 {
     const sample_params *p = call->params;
-    return !has_row_arrays(p) && may_select(call) &&
-           !(p->top_k > 0 && p->top_k < call->input->vocab) && p->top_p < 1.0f;
+    return !has_row_arrays(p) && may_select(call) && !filters_top_k(call) && p->top_p < 1.0f;
 }
 
 /* The one-pass kernels' chunks, SAMPLE_ONCE_LINES lines of four per thread:
