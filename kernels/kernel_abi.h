@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#define SAMPLE_KERNEL_ABI 11
+#define SAMPLE_KERNEL_ABI 12
 
 /* Threads per block: the fused kernel's, and the other kernels'; multiples of
  * 64 and of 32. */
@@ -135,9 +135,11 @@ struct sample_kernel_call {
                                   exact counts and weights; 0 between calls */
     uint64_t *cand;            /* [batch][vocab] rank keys; sample_k_topk:
                                   [batch][nchunks][SAMPLE_TOPK_MAX] p-keys */
-    uint16_t *chunk_hist;      /* the chain's scan of probabilities that select:
-                                  [batch][nchunks][SAMPLE_BUCKETS] counts at each
-                                  chunk's own maximum's exponent; else NULL */
+    uint16_t *chunk_hist;      /* sample_k_scan_count (the chain's scan of
+                                  probabilities that select, in slices larger
+                                  than L2): [batch][nchunks][SAMPLE_BUCKETS]
+                                  counts at each chunk's own maximum's
+                                  exponent; else NULL */
     uint64_t *chunk_range;     /* rows that select: [batch][nchunks][SAMPLE_RANGE], each
                                   chunk's candidates' weight in the slots above each slot */
 };

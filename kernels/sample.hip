@@ -13,7 +13,9 @@
  * The steps, in order:
  *
  *   scan       validity, the maximum and the first maximum's index
- *   histogram  top-k / top-p rows: counts of 2304 log-scale weight buckets;
+ *   histogram  top-k / top-p rows: counts of 2304 log-scale weight buckets
+ *              (in the chain, rows of probabilities too large for the L2
+ *              cache count them in the scan's pass: sample_k_scan_count);
  *              then the buckets that can hold the boundary
  *   gather     those buckets' rank keys into a list, and exact sums; then
  *              the exact boundary key (the boundary bucket's keys sorted,
@@ -749,17 +751,45 @@ struct chunk_scan {
     uint32_t fault;
 };
 
+/*
+ * A chunk of probabilities below 2 counted by float bucket as the scan reads
+ * it: bucket a holds the values whose bits, shifted right by 17, are a (an
+ * octave's 64 buckets, as bucket_of_scaled's).  Scaling by a power of two
+ * moves a normal float's bits by a multiple of 2^23, so every weight of
+ * bucket a at any exponent falls in the weight bucket of a's least value
+ * (float_to_weight_buckets); the scan's histogram then needs no second read
+ * of the chunk and no maximum first.  float_cnt (SAMPLE_FLOAT_BUCKETS + 1
+ * words) is zeroed, a barrier passed; float_cnt[FLOAT_OVER] counts the values
+ * outside (2 or more, or no number: the row faults then).
+ */
+#define SAMPLE_FLOAT_BUCKETS 8192
+#define FLOAT_OVER SAMPLE_FLOAT_BUCKETS
+__device__ static void count_float_buckets(const chunk_view &ch, scan_acc &acc,
+                                           uint32_t *float_cnt)
+{
+    for_each_value(ch.row, ch.dtype, ch.begin, ch.end, [&](int i, float v) {
+        acc(i, v);
+        const uint32_t a = (sample_f32_bits(v) & 0x7fffffffu) >> 17;
+        atomicAdd(&float_cnt[a < FLOAT_OVER ? a : FLOAT_OVER], 1u);
+    });
+}
+
 /* A block's scan of its chunk (into held, where not NULL), its result left in
  * the row's part and part_fault slots for the last block and returned to
  * thread 0. */
+template <bool FLOAT_COUNT = false>
 __device__ static chunk_scan scan_step(const kcall &c, int r, int j, const chunk_view &ch,
-                                       float *held, uint64_t *scratch64, uint32_t *scratch32)
+                                       float *held, uint64_t *scratch64, uint32_t *scratch32,
+                                       uint32_t *float_cnt = NULL)
 {
     /* Each thread's largest value and its first index (its elements come in
      * increasing order), then (order of the value, ~index) across threads:
      * the maximum is the largest value's first index. */
     scan_acc acc = {c.kind, -INFINITY, -1, ~0u};
-    scan_chunk(ch, held, acc);
+    if (FLOAT_COUNT)
+        count_float_buckets(ch, acc, float_cnt);
+    else
+        scan_chunk(ch, held, acc);
     uint64_t best = ((uint64_t)order_bits(acc.max) << 32) | (uint32_t)~(uint32_t)acc.first_max;
     best = block_reduce_first(best, max_op(), scratch64);
     uint32_t first_fault = block_reduce_first(acc.first_fault, min_op(), scratch32);
@@ -1081,11 +1111,40 @@ __device__ static inline uint32_t rescaled_bucket(uint32_t b, int d)
     return d == 0 ? b : bucket_of(d >= 64 ? 0 : bucket_min(b) >> d);
 }
 
+/*
+ * A chunk's float bucket counts (count_float_buckets) as weight bucket
+ * counts at the chunk's exponent e (weight), into cnt (shared; the whole
+ * block, which may read cnt on return).  top is the largest value's float
+ * bucket.  A normal value p of float bucket a weighs trunc(p * 2^(40-e))
+ * (sample_prob_scaled): at 64 or more its bits are p's moved by (40-e) << 23,
+ * so its bucket is that of a's least value; below 64, a float bucket is at
+ * most half a unit wide and its ends lie on multiples of its width, so one
+ * whole number holds it; below 2^-126 it weighs 0 either way.  Needs e >= -86,
+ * so that every value of weight 1 or more is normal (check_exact's
+ * float_buckets; a run over every float below 2^e, each e from 1 to -86,
+ * found no exception either; from e = -93 there are).
+ */
+__device__ static void float_to_weight_buckets(const uint32_t *float_cnt, uint32_t top,
+                                               const weigher &weight, uint32_t *cnt)
+{
+    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
+        cnt[b] = 0;
+    __syncthreads();
+    for (uint32_t a = threadIdx.x; a <= top; a += blockDim.x) {
+        const uint32_t n = float_cnt[a];
+        if (n)
+            atomicAdd(&cnt[bucket_of_scaled(weight.scaled(sample_f32_from_bits(a << 17)))], n);
+    }
+    __syncthreads();
+}
+
 /* A block of the chain's scan: its chunk's bucket counts at its own maximum's
  * exponent, into chunk_hist (rows that select, chunks with no fault).  own is
- * scan_step's result, which only thread 0 holds. */
+ * scan_step's result, which only thread 0 holds; float_cnt its count by float
+ * bucket (count_float_buckets), which serves unless a value is 2 or more or
+ * the maximum below 2^-86; then the block reads its chunk again. */
 __device__ static void local_histogram(const kcall &c, int r, int j, const chunk_view &ch,
-                                       chunk_scan own, uint32_t *cnt)
+                                       chunk_scan own, uint32_t *cnt, const uint32_t *float_cnt)
 {
     __shared__ chunk_scan mine;
     const struct sample_row_params p = row_params(c, r);
@@ -1098,8 +1157,12 @@ __device__ static void local_histogram(const kcall &c, int r, int j, const chunk
         return;
     /* An all-zero chunk counts every element in bucket 0 at any scale. */
     const float max = from_order_bits((uint32_t)(mine.best >> 32));
-    count_buckets(ch, make_weigher(c, r, max, sample_frexp_exponent(max > 0.0f ? max : 1.0f)),
-                  cnt, false);
+    const int exponent = sample_frexp_exponent(max > 0.0f ? max : 1.0f);
+    const weigher weight = make_weigher(c, r, max, exponent);
+    if (!float_cnt[FLOAT_OVER] && exponent >= -86)
+        float_to_weight_buckets(float_cnt, sample_f32_bits(max) >> 17, weight, cnt);
+    else
+        count_buckets(ch, weight, cnt, false);
     uint16_t *out = c.chunk_hist + ((size_t)r * c.nchunks + j) * SAMPLE_BUCKETS;
     for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
         out[b] = (uint16_t)cnt[b];
@@ -2936,24 +2999,45 @@ __device__ static inline chunk_view indexed_chunk(const kcall &c)
     return ch;
 }
 
-/* Where the call has chunk_hist, the histogram step is done here too (see
- * local_histogram), and the row's last block plans the gather.  Four blocks
- * a processor (32 registers): a batch of 64 rows of 128256 is one wave. */
-extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK, 4) sample_k_scan(kcall c)
+/* The chain's scan; with HIST (sample_k_scan_count, which the host launches
+ * for rows of probabilities in slices larger than the L2 cache, where it
+ * allocates chunk_hist) the histogram step too, from the float bucket counts
+ * of the scan's own read (see local_histogram), and the row's last block
+ * plans the gather.  Two kernels, since one with both loops spilled 52
+ * bytes.  Four blocks a processor (32 registers): a batch of 64 rows of
+ * 128256 is one wave. */
+template <bool HIST> __device__ static void run_scan(const kcall &c)
 {
     __shared__ uint64_t scratch64[SCRATCH];
     __shared__ uint32_t scratch32[SCRATCH];
-    __shared__ __align__(16) uint32_t cnt[SAMPLE_BUCKETS];
+    __shared__ __align__(16) uint32_t cnt[HIST ? SAMPLE_BUCKETS : 1];
+    __shared__ uint32_t float_cnt[HIST ? SAMPLE_FLOAT_BUCKETS + 1 : 1];
     const int r = blockIdx.y;
     const chunk_view ch = indexed_chunk(c);
-    const chunk_scan own = scan_step(c, r, blockIdx.x, ch, NULL, scratch64, scratch32);
-    if (c.chunk_hist)
-        local_histogram(c, r, blockIdx.x, ch, own, cnt);
+    if (HIST) {
+        for (int a = threadIdx.x; a <= SAMPLE_FLOAT_BUCKETS; a += blockDim.x)
+            float_cnt[a] = 0;
+        __syncthreads();
+    }
+    const chunk_scan own =
+        scan_step<HIST>(c, r, blockIdx.x, ch, NULL, scratch64, scratch32, float_cnt);
+    if (HIST)
+        local_histogram(c, r, blockIdx.x, ch, own, cnt, float_cnt);
     if (arrive(c, r, MEET_SCAN)) {
         combine_scan(c, r, scratch64, scratch32);
-        if (c.chunk_hist)
+        if (HIST)
             combine_local_histograms(c, r, cnt);
     }
+}
+
+extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK, 4) sample_k_scan(kcall c)
+{
+    run_scan<false>(c);
+}
+
+extern "C" __global__ void __launch_bounds__(SAMPLE_BLOCK, 4) sample_k_scan_count(kcall c)
+{
+    run_scan<true>(c);
 }
 
 /* The scan where a row may be one-pass: its own kernel, since the one-pass

@@ -193,6 +193,54 @@ START_TEST(rank_keys)
 }
 END_TEST
 
+/* A weight's log-scale bucket, as sample.hip's bucket_of: exact below 64,
+ * then 64 buckets an octave. */
+static uint32_t log_bucket(uint64_t w)
+{
+    if (w < 64)
+        return (uint32_t)w;
+    const int len = 64 - __builtin_clzll(w);
+    return (uint32_t)((len - 7) * 64 + (w >> (len - 7)));
+}
+
+/*
+ * The hip backend's scan counts a chunk of probabilities by float bucket (a
+ * value's bits shifted right by 17) before it knows any scale, and later
+ * gives each float bucket the log bucket of its least value's weight at the
+ * chunk maximum's exponent e (float_to_weight_buckets).  That holds for every
+ * value below 2^e where e >= -86: here each float bucket's first and last two
+ * values, one more inside it, and every 4099th, for each e from 1 to -86.
+ */
+START_TEST(float_buckets)
+{
+    long checked = 0, bad = 0;
+    int bad_e = 0;
+    uint32_t bad_u = 0;
+    for (int e = 1; e >= -86; e--) {
+        const uint32_t end = (uint32_t)(e + 127) << 23; /* 2^e */
+        float s[2];
+        sample_prob_scale(e, s);
+        for (uint32_t a = 0; a < end >> 17; a++) {
+            const uint32_t lo = a << 17, hi = lo + (1u << 17) - 1;
+            const uint32_t want = log_bucket(sample_prob_weight_scaled(sample_f32_from_bits(lo), s));
+            const uint32_t probes[] = {lo + 1, hi - 1, hi, lo + (a * 2654435761u) % (1u << 17)};
+            for (int k = 0; k < 4 + 32; k++) {
+                const uint32_t u = k < 4 ? probes[k] : lo + (uint32_t)(k - 4) * 4099u;
+                if (log_bucket(sample_prob_weight_scaled(sample_f32_from_bits(u), s)) != want &&
+                    !bad++) {
+                    bad_e = e;
+                    bad_u = u;
+                }
+                checked++;
+            }
+        }
+    }
+    ck_assert_msg(bad == 0, "%ld values weigh outside their float bucket's log bucket, first "
+                  "e %d, value %08x", bad, bad_e, bad_u);
+    ck_assert_int_gt(checked, 1000000);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("exact");
@@ -208,6 +256,7 @@ int main(void)
     tcase_add_test(tc, frexp_exponent);
     tcase_add_test(tc, weights_by_hand);
     tcase_add_test(tc, rank_keys);
+    tcase_add_test(tc, float_buckets);
     suite_add_tcase(s, tc);
     int status = harness_run(s);
     return status;

@@ -302,31 +302,36 @@ static void probs_match_scalar(const float *in, int64_t B, int64_t V, const samp
 
 /*
  * Rows of probabilities whose stretches differ in scale by many binades (one
- * all zero, one far below the rest), in a batch whose chain takes several
- * waves (on an H100): there the scan counts each chunk's buckets at the
- * chunk's own scale and the row's last block moves them to the row's, which
- * must give the scalar backend's tokens and renormalised rows.  Case i picks
- * the filters.
+ * all zero, one far below the rest), in batches larger than an H100's L2
+ * cache: there the chain's scan counts each chunk's buckets at the chunk's
+ * own scale (by float bucket as it reads; by reading again where the chunk's
+ * maximum is below 2^-86, as the 2^-90 stretch's is, or a value is 2 or
+ * more) and the row's last block moves them to the row's, which must give
+ * the scalar backend's tokens and renormalised rows.  Cases 0-3 (B = 256)
+ * and 4-7 (B = 128, with one stretch scaled up to 2^40 so that its chunks
+ * are read again) pick the filters.
  */
 START_TEST(chunk_scales)
 {
-    const int64_t B = 256, V = 128256;
+    const int64_t B = _i < 4 ? 256 : 128, V = 128256;
     uint64_t seed = 0x5ca1e5u;
     float *in = malloc((size_t)(B * V) * 4);
     for (int64_t r = 0; r < B; r++) {
         for (int64_t i = 0; i < V; i++) {
             const int64_t stretch = (i + r * 977) / 20000 % 9;
-            const int shift = stretch == 8 ? 90 : (int)(stretch * 5 + r % 7);
+            const int shift = stretch == 8                ? 90
+                              : _i >= 4 && stretch == 5 ? -40
+                                                        : (int)(stretch * 5 + r % 7);
             const double u = uniform(&seed);
             in[r * V + i] = stretch == 3 ? 0.0f : (float)ldexp(u * u * u, -shift);
         }
     }
     sample_params p;
     sample_params_init(&p);
-    const int renorm = _i == 3;
+    const int renorm = _i % 4 == 3;
     if (!renorm)
         p.seed = 77; /* renorm takes no draw */
-    switch (_i) {
+    switch (_i % 4) {
     case 0: p.top_p = 0.9f; break;
     case 1: p.top_k = 1000; p.top_p = 0.5f; break;
     case 2: p.top_p = 0.99f; p.min_p = 0.01f; break;
@@ -399,7 +404,7 @@ int main(void)
     TCase *tc = tcase_create("hip");
     tcase_set_timeout(tc, 600);
     tcase_add_loop_test(tc, device_pointers, 0, NSHAPES * NOPS * 3 * 2);
-    tcase_add_loop_test(tc, chunk_scales, 0, 4);
+    tcase_add_loop_test(tc, chunk_scales, 0, 8);
     tcase_add_loop_test(tc, top_p_alone, 0, 16);
     tcase_add_test(tc, memory_mismatch);
     tcase_add_test(tc, device_choice);

@@ -42,6 +42,9 @@ int gpu_device_count(int *count);
 int gpu_device_info(int device, char *name, size_t name_len, char *arch, size_t arch_len,
                     int *processors);
 
+/* The device's L2 cache, in bytes. */
+int gpu_device_l2(int device, int64_t *bytes);
+
 /* Make `device` the calling thread's current device until gpu_leave(). */
 int gpu_enter(int device);
 void gpu_leave(void);

@@ -138,6 +138,17 @@ int gpu_device_info(int device, char *name, size_t name_len, char *arch, size_t 
     return rc;
 }
 
+int gpu_device_l2(int device, int64_t *bytes)
+{
+    CUdevice d;
+    int l2 = 0;
+    CUresult rc = cu.cuDeviceGet(&d, device);
+    if (rc == CUDA_SUCCESS)
+        rc = cu.cuDeviceGetAttribute(&l2, CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE, d);
+    *bytes = l2;
+    return rc;
+}
+
 int gpu_enter(int device)
 {
     if (device < 0 || device >= MAX_DEVICES)

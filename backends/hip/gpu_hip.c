@@ -128,6 +128,14 @@ int gpu_device_info(int device, char *name, size_t name_len, char *arch, size_t 
     return hipSuccess;
 }
 
+int gpu_device_l2(int device, int64_t *bytes)
+{
+    hipDeviceProp_t prop;
+    hipError_t rc = hip.hipGetDeviceProperties(&prop, device);
+    *bytes = rc == hipSuccess ? prop.l2CacheSize : 0;
+    return rc;
+}
+
 int gpu_enter(int device)
 {
     hipError_t rc = hip.hipGetDevice(&previous_device);

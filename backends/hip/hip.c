@@ -241,11 +241,8 @@ static int64_t choose_chunk(int64_t vocab, int64_t rows, int processors, int per
     return (chunk + CHUNK_STEP - 1) / CHUNK_STEP * CHUNK_STEP;
 }
 
-/* Whether the chain's grid of rows x nchunks blocks runs in several waves.
- * Asked twice: of the grid of SAMPLE_CHUNK_MAX chunks, for whether the chain
- * takes larger ones; then of the grid it takes, for whether the scan counts
- * the buckets too.  So a batch between the two (B = 128 at V = 128256 on an
- * H100) takes the larger chunks and a histogram step of its own. */
+/* Whether the chain's grid of rows x nchunks blocks (of SAMPLE_CHUNK_MAX)
+ * runs in several waves: then the chain takes larger chunks. */
 static int many_waves(const struct hip_kernels *kn, int64_t rows, int64_t nchunks)
 {
     return rows * nchunks >= CHAIN_MANY_WAVES * (int64_t)kn->processors;
@@ -298,8 +295,11 @@ static int launch_slice(struct hip_state *s, struct sample_call *call,
         const int drawn_by_scan = one_pass && !has_row_arrays(p);
         const int draw = call->op != SAMPLE_OP_ARGMAX && call->op != SAMPLE_OP_MASK &&
                          !drawn_by_gather && !drawn_by_scan;
-        status = launch(call, one_pass ? kn->scan_mass : kn->scan, "launching the scan kernel",
-                        nchunks, rows, one_pass ? SAMPLE_MASS_BLOCK : threads, k, stream);
+        /* The chain's scan of probabilities counts the buckets as it reads
+         * (sample_k_scan_count); see chunk_hist below. */
+        void *scan = one_pass ? kn->scan_mass : k->chunk_hist ? kn->scan_count : kn->scan;
+        status = launch(call, scan, "launching the scan kernel", nchunks, rows,
+                        one_pass ? SAMPLE_MASS_BLOCK : threads, k, stream);
         if (!status && select && !k->chunk_hist) /* else the scan counted the buckets */
             status = launch(call, kn->histogram, "launching the histogram kernel", nchunks,
                             rows, threads, k, stream);
@@ -392,15 +392,16 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
         TRY(call, "allocating the workspace",
             reserve(&s->chunk_range, n * nchunks * SAMPLE_RANGE * sizeof(uint64_t), 0, stream));
         k.chunk_range = s->chunk_range.ptr;
-        /* The chain's scan of probabilities can count each chunk's buckets at
-         * the chunk's own scale, a kernel fewer; it reads the chunk twice, so
-         * it pays where the scan's blocks come in several waves that overlap
-         * one block's second read with another's first (on an H100, top-p at
-         * B = 256, V = 128256: 291 -> 271 us), not in one wave (B = 64: 125
-         * -> 130).  Logits' weights need the row's maximum first, so their
-         * histogram is always a step of its own. */
+        /* The chain's scan of probabilities counts each chunk's buckets at
+         * the chunk's own scale as it reads the chunk (sample_k_scan_count),
+         * a kernel fewer.  That pays where the slice is larger than the L2
+         * cache.  Where it fits, the histogram kernel reads it again from
+         * L2, and the scan's heavier last block costs more than that saves
+         * (on an H100, top-p at V = 128256: B = 64 106 -> 110 us, B = 128
+         * 162 -> 148).  Logits' weights need the row's maximum first, so
+         * their histogram is always a step of its own. */
         if (!fused && call->kind == SAMPLE_PROBS && !one_pass_scan(call) &&
-            many_waves(kn, rows, nchunks)) {
+            (int64_t)rows * vocab * (int64_t)elem > kn->l2_bytes) {
             TRY(call, "allocating the workspace",
                 reserve(&s->chunk_hist, n * nchunks * SAMPLE_BUCKETS * sizeof(uint16_t), 0,
                         stream));

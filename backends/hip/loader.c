@@ -140,6 +140,8 @@ static int load_device(int device, struct cache_entry *e)
     char file[128];
     int rc = gpu_device_info(device, k->name, sizeof k->name, k->arch, sizeof k->arch,
                              &k->processors);
+    if (!rc)
+        rc = gpu_device_l2(device, &k->l2_bytes);
     if (rc) {
         snprintf(e->message, sizeof e->message, "device %d: %s", device, gpu_error(rc));
         return SAMPLE_ERR_DEVICE;
@@ -172,6 +174,7 @@ static int load_device(int device, struct cache_entry *e)
     } fns[] = {{"sample_k_fused", &k->fused},
                {"sample_k_fused_frac", &k->fused_frac},
                {"sample_k_scan", &k->scan},
+               {"sample_k_scan_count", &k->scan_count},
                {"sample_k_histogram", &k->histogram}, {"sample_k_gather", &k->gather},
                {"sample_k_draw", &k->draw},           {"sample_k_write", &k->write},
                {"sample_k_scan_mass", &k->scan_mass}, {"sample_k_topk", &k->topk}};

@@ -8,8 +8,10 @@
 
 /* One device's loaded kernels; valid for the life of the process. */
 struct hip_kernels {
-    void *fused, *fused_frac, *scan, *scan_mass, *topk, *histogram, *gather, *draw, *write;
+    void *fused, *fused_frac, *scan, *scan_count, *scan_mass, *topk, *histogram, *gather, *draw,
+        *write;
     int processors;
+    int64_t l2_bytes;
     char name[128];
     char arch[32];
     char path[512]; /* the code object file they came from */
