@@ -24,6 +24,9 @@
 #define SAMPLE_CHAIN_CHUNK_MAX 16384
 /* Log-scale weight buckets of the first selection pass (see sample.hip). */
 #define SAMPLE_BUCKETS 2304
+/* Float buckets (a value's bits >> 17, below 2) that sample_k_scan_count
+ * counts a chunk of probabilities in (see count_float_buckets). */
+#define SAMPLE_FLOAT_BUCKETS 8192
 /* A row's histogram in the workspace: the buckets' counts, then the sums of
  * their weights' next bits (see bucket_weight in sample.hip). */
 #define SAMPLE_HIST_WORDS (2 * SAMPLE_BUCKETS)

@@ -762,7 +762,6 @@ struct chunk_scan {
  * words) is zeroed, a barrier passed; float_cnt[FLOAT_OVER] counts the values
  * outside (2 or more, or no number: the row faults then).
  */
-#define SAMPLE_FLOAT_BUCKETS 8192
 #define FLOAT_OVER SAMPLE_FLOAT_BUCKETS
 __device__ static void count_float_buckets(const chunk_view &ch, scan_acc &acc,
                                            uint32_t *float_cnt)

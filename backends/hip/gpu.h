@@ -42,8 +42,9 @@ int gpu_device_count(int *count);
 int gpu_device_info(int device, char *name, size_t name_len, char *arch, size_t arch_len,
                     int *processors);
 
-/* The device's L2 cache, in bytes. */
-int gpu_device_l2(int device, int64_t *bytes);
+/* The device's L2 cache and the shared memory of one of its processors, in
+ * bytes (0 where the runtime does not say). */
+int gpu_device_memory(int device, int64_t *l2, int64_t *shared_per_processor);
 
 /* Make `device` the calling thread's current device until gpu_leave(). */
 int gpu_enter(int device);

@@ -138,14 +138,18 @@ int gpu_device_info(int device, char *name, size_t name_len, char *arch, size_t 
     return rc;
 }
 
-int gpu_device_l2(int device, int64_t *bytes)
+int gpu_device_memory(int device, int64_t *l2, int64_t *shared_per_processor)
 {
     CUdevice d;
-    int l2 = 0;
+    int cache = 0, shared = 0;
     CUresult rc = cu.cuDeviceGet(&d, device);
     if (rc == CUDA_SUCCESS)
-        rc = cu.cuDeviceGetAttribute(&l2, CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE, d);
-    *bytes = l2;
+        rc = cu.cuDeviceGetAttribute(&cache, CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE, d);
+    if (rc == CUDA_SUCCESS)
+        rc = cu.cuDeviceGetAttribute(&shared,
+                                     CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR, d);
+    *l2 = cache;
+    *shared_per_processor = shared;
     return rc;
 }
 

@@ -128,11 +128,12 @@ int gpu_device_info(int device, char *name, size_t name_len, char *arch, size_t 
     return hipSuccess;
 }
 
-int gpu_device_l2(int device, int64_t *bytes)
+int gpu_device_memory(int device, int64_t *l2, int64_t *shared_per_processor)
 {
     hipDeviceProp_t prop;
     hipError_t rc = hip.hipGetDeviceProperties(&prop, device);
-    *bytes = rc == hipSuccess ? prop.l2CacheSize : 0;
+    *l2 = rc == hipSuccess ? prop.l2CacheSize : 0;
+    *shared_per_processor = rc == hipSuccess ? (int64_t)prop.maxSharedMemoryPerMultiProcessor : 0;
     return rc;
 }
 

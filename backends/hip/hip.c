@@ -33,6 +33,12 @@
  * registers allow 4 on an H100), and the chain's aim. */
 #define FUSED_BLOCKS_PER_PROCESSOR 4
 #define CHAIN_BLOCKS_PER_PROCESSOR 2
+/* sample_k_scan_count's blocks a processor (its launch bound) and the shared
+ * memory each holds, nearly all of it its float and weight bucket counts.
+ * Where that many do not fit a processor (AMD's CDNA has 64 KB of LDS a
+ * compute unit), the chain counts buckets in its histogram kernel instead. */
+#define SCAN_COUNT_BLOCKS 4
+#define SCAN_COUNT_SHARED ((int64_t)(SAMPLE_FLOAT_BUCKETS + 1 + SAMPLE_BUCKETS) * 4)
 /* A chain grid of at least this many blocks per processor runs in several
  * waves (its kernels fit 3 or 4 blocks a processor at once); see many_waves. */
 #define CHAIN_MANY_WAVES 8
@@ -401,7 +407,8 @@ static int run_slice(struct hip_state *s, struct sample_call *call, int64_t row0
          * 162 -> 148).  Logits' weights need the row's maximum first, so
          * their histogram is always a step of its own. */
         if (!fused && call->kind == SAMPLE_PROBS && !one_pass_scan(call) &&
-            (int64_t)rows * vocab * (int64_t)elem > kn->l2_bytes) {
+            (int64_t)rows * vocab * (int64_t)elem > kn->l2_bytes &&
+            kn->shared_per_processor >= SCAN_COUNT_BLOCKS * SCAN_COUNT_SHARED) {
             TRY(call, "allocating the workspace",
                 reserve(&s->chunk_hist, n * nchunks * SAMPLE_BUCKETS * sizeof(uint16_t), 0,
                         stream));

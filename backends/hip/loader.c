@@ -141,7 +141,7 @@ static int load_device(int device, struct cache_entry *e)
     int rc = gpu_device_info(device, k->name, sizeof k->name, k->arch, sizeof k->arch,
                              &k->processors);
     if (!rc)
-        rc = gpu_device_l2(device, &k->l2_bytes);
+        rc = gpu_device_memory(device, &k->l2_bytes, &k->shared_per_processor);
     if (rc) {
         snprintf(e->message, sizeof e->message, "device %d: %s", device, gpu_error(rc));
         return SAMPLE_ERR_DEVICE;

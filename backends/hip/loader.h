@@ -11,7 +11,7 @@ struct hip_kernels {
     void *fused, *fused_frac, *scan, *scan_count, *scan_mass, *topk, *histogram, *gather, *draw,
         *write;
     int processors;
-    int64_t l2_bytes;
+    int64_t l2_bytes, shared_per_processor;
     char name[128];
     char arch[32];
     char path[512]; /* the code object file they came from */
