@@ -760,7 +760,8 @@ struct chunk_scan {
  * (float_to_weight_buckets); the scan's histogram then needs no second read
  * of the chunk and no maximum first.  float_cnt (SAMPLE_FLOAT_BUCKETS + 1
  * words) is zeroed, a barrier passed; float_cnt[FLOAT_OVER] counts the values
- * outside (2 or more, or no number: the row faults then).
+ * outside (2 or more, or no number: the row faults then).  A negative value
+ * counts by its magnitude; its row faults, and the counts go unused.
  */
 #define FLOAT_OVER SAMPLE_FLOAT_BUCKETS
 __device__ static void count_float_buckets(const chunk_view &ch, scan_acc &acc,
@@ -773,9 +774,9 @@ __device__ static void count_float_buckets(const chunk_view &ch, scan_acc &acc,
     });
 }
 
-/* A block's scan of its chunk (into held, where not NULL), its result left in
- * the row's part and part_fault slots for the last block and returned to
- * thread 0. */
+/* A block's scan of its chunk (into held, where not NULL; with FLOAT_COUNT
+ * counted into float_cnt as well), its result left in the row's part and
+ * part_fault slots for the last block and returned to thread 0. */
 template <bool FLOAT_COUNT = false>
 __device__ static chunk_scan scan_step(const kcall &c, int r, int j, const chunk_view &ch,
                                        float *held, uint64_t *scratch64, uint32_t *scratch32,
