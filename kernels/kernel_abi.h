@@ -27,6 +27,10 @@
 /* Float buckets (a value's bits >> 17, below 2) that sample_k_scan_count
  * counts a chunk of probabilities in (see count_float_buckets). */
 #define SAMPLE_FLOAT_BUCKETS 8192
+/* The least exponent e of a chunk's maximum (2^(e-1) <= max < 2^e) at which
+ * those counts give the weight buckets exactly (check_exact's float_buckets
+ * tests it); below it the chunk is read again. */
+#define SAMPLE_FLOAT_MIN_EXPONENT (-86)
 /* A row's histogram in the workspace: the buckets' counts, then the sums of
  * their weights' next bits (see bucket_weight in sample.hip). */
 #define SAMPLE_HIST_WORDS (2 * SAMPLE_BUCKETS)

@@ -1119,10 +1119,10 @@ __device__ static inline uint32_t rescaled_bucket(uint32_t b, int d)
  * (sample_prob_scaled): at 64 or more its bits are p's moved by (40-e) << 23,
  * so its bucket is that of a's least value; below 64, a float bucket is at
  * most half a unit wide and its ends lie on multiples of its width, so one
- * whole number holds it; below 2^-126 it weighs 0 either way.  Needs e >= -86,
- * so that every value of weight 1 or more is normal (check_exact's
- * float_buckets; a run over every float below 2^e, each e from 1 to -86,
- * found no exception either; from e = -93 there are).
+ * whole number holds it; below 2^-126 it weighs 0 either way.  Needs e >=
+ * SAMPLE_FLOAT_MIN_EXPONENT (-86), so that every value of weight 1 or more is
+ * normal (check_exact's float_buckets; a run over every float below 2^e,
+ * each e from 1 to -86, found no exception either; from e = -93 there are).
  */
 __device__ static void float_to_weight_buckets(const uint32_t *float_cnt, uint32_t top,
                                                const weigher &weight, uint32_t *cnt)
@@ -1159,7 +1159,7 @@ __device__ static void local_histogram(const kcall &c, int r, int j, const chunk
     const float max = from_order_bits((uint32_t)(mine.best >> 32));
     const int exponent = sample_frexp_exponent(max > 0.0f ? max : 1.0f);
     const weigher weight = make_weigher(c, r, max, exponent);
-    if (!float_cnt[FLOAT_OVER] && exponent >= -86)
+    if (!float_cnt[FLOAT_OVER] && exponent >= SAMPLE_FLOAT_MIN_EXPONENT)
         float_to_weight_buckets(float_cnt, sample_f32_bits(max) >> 17, weight, cnt);
     else
         count_buckets(ch, weight, cnt, false);

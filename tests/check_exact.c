@@ -11,6 +11,7 @@
 
 #include "corpus_reader.h"
 #include "harness.h"
+#include "kernel_abi.h"
 #include "sample_exact.h"
 
 /* Random123 1.14, tests/kat_vectors: "philox4x32 10" lines (counter, key, expected). */
@@ -208,15 +209,16 @@ static uint32_t log_bucket(uint64_t w)
  * value's bits shifted right by 17) before it knows any scale, and later
  * gives each float bucket the log bucket of its least value's weight at the
  * chunk maximum's exponent e (float_to_weight_buckets).  That holds for every
- * value below 2^e where e >= -86: here each float bucket's first and last two
- * values, one more inside it, and every 4099th, for each e from 1 to -86.
+ * value below 2^e where e >= SAMPLE_FLOAT_MIN_EXPONENT (-86): here each float
+ * bucket's first and last two values, one more inside it, and every 4099th,
+ * for each e from 1 down to that.
  */
 START_TEST(float_buckets)
 {
     long checked = 0, bad = 0;
     int bad_e = 0;
     uint32_t bad_u = 0;
-    for (int e = 1; e >= -86; e--) {
+    for (int e = 1; e >= SAMPLE_FLOAT_MIN_EXPONENT; e--) {
         const uint32_t end = (uint32_t)(e + 127) << 23; /* 2^e */
         float s[2];
         sample_prob_scale(e, s);
