@@ -877,6 +877,14 @@ __device__ static inline uint64_t *range_sums(const kcall &c, int r)
     return (uint64_t *)(range_counts(c, r) + SAMPLE_RANGE);
 }
 
+/* cnt's SAMPLE_BUCKETS counts (shared memory) to 0, for the whole block. */
+__device__ static inline void clear_buckets(uint32_t *cnt)
+{
+    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
+        cnt[b] = 0;
+    __syncthreads();
+}
+
 /* The chunk's bucket counts under weight, into cnt (shared memory; the
  * whole block, which may read cnt on return); with frac, each with its
  * fraction sum above FRAC_SHIFT. */
@@ -884,9 +892,7 @@ template <bool FRAC>
 __device__ static void count_buckets_as(const chunk_view &ch, const weigher &weight,
                                         uint32_t *cnt)
 {
-    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
-        cnt[b] = 0;
-    __syncthreads();
+    clear_buckets(cnt);
     /* The constant add stays the compiler's to combine across a warp: the
      * small weights of a peaked row crowd into a few buckets. */
     visit(ch, [&](int, float v) {
@@ -1127,9 +1133,7 @@ __device__ static inline uint32_t rescaled_bucket(uint32_t b, int d)
 __device__ static void float_to_weight_buckets(const uint32_t *float_cnt, uint32_t top,
                                                const weigher &weight, uint32_t *cnt)
 {
-    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
-        cnt[b] = 0;
-    __syncthreads();
+    clear_buckets(cnt);
     for (uint32_t a = threadIdx.x; a <= top; a += blockDim.x) {
         const uint32_t n = float_cnt[a];
         if (n)
@@ -1177,9 +1181,7 @@ __device__ static void combine_local_histograms(const kcall &c, int r, uint32_t 
     if (volatile_load(&s->mode) != SAMPLE_MODE_SELECT)
         return;
     const int32_t exponent = volatile_load(&s->exponent);
-    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
-        cnt[b] = 0;
-    __syncthreads();
+    clear_buckets(cnt);
     /* The row's counts as 16-byte groups of eight, LOCAL_AHEAD groups a
      * thread in flight, each with its chunk's maximum. */
     constexpr int GROUPS = SAMPLE_BUCKETS / 8, LOCAL_AHEAD = 2;
