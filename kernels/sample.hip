@@ -2091,7 +2091,7 @@ __device__ static void mass_chunk(const kcall &c, int r, int j, const chunk_view
  * weight is floor(w / 2^d), d = E - e (a floor of a floor), so the chunk's
  * mass at E is (S - R_d) / 2^d exactly, R_d the sum of the weights' low d
  * bits: the block counts, per bit b below SAMPLE_LOW_BITS, the weights with
- * bit b set (low_counts), and R_d = sum over b < d of count_b * 2^b.
+ * bit b set (low_planes), and R_d = sum over b < d of count_b * 2^b.
  * Weights at e are below 2^40, so a chunk with d >= 40 has mass 0; one with
  * SAMPLE_LOW_BITS < d < 40 (its maximum 2^20 below the row's: rare) is read
  * again by the row's last block, which then draws.  No block waits for
@@ -2108,21 +2108,75 @@ __device__ static inline bool one_pass(const kcall &c, int r)
 }
 
 /*
- * Per thread, how many of its weights have bit b set, b < SAMPLE_LOW_BITS
- * (20), in SWAR form: bits 5g .. 5g+4 of a weight are spread into five 6-bit
- * fields of word g by one multiply (its five copies of the 5-bit group never
- * overlap, so nothing carries).  A thread adds at most 32 weights, so no
- * field overflows.
+ * Per thread, how many of its weights have bit b set, for every b below 32,
+ * bit-sliced: bit b of plane j is bit j of that count.  A thread adds at most
+ * 32 weights (4 * LINES), so six planes hold any count.  The weights' low
+ * words go through a tree of carry-save adders, two three-input logic
+ * operations a weight (a SWAR counter per 5-bit group took about 20), and
+ * since the planes hold the low words' column sums, sum_j plane_j * 2^j is
+ * the sum of the low words: the thread adds only the high words itself.
+ *
+ * add_line takes line l's four words: a carry of weight 2^j (j >= 2) waits
+ * in wait[j] for the next one, and the pair goes through one more adder.
+ * l is a constant in an unrolled loop, so which branch runs is known when
+ * it compiles; finish() adds what still waits.
  */
-#define LOW_GROUPS (SAMPLE_LOW_BITS / 5)
-struct low_counts {
-    uint32_t g[LOW_GROUPS];
+#define LOW_PLANES 6
+struct low_planes {
+    uint32_t p[LOW_PLANES], wait[LOW_PLANES];
 
-    __device__ void add(uint32_t w)
+    __device__ static void csa(uint32_t &sum, uint32_t &carry, uint32_t a, uint32_t b,
+                               uint32_t c)
     {
+        sum = a ^ b ^ c;
+        carry = (a & b) | (c & (a ^ b));
+    }
+
+    __device__ void add_line(int l, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3)
+    {
+        uint32_t c1a, c1b, carry;
+        csa(p[0], c1a, p[0], a0, a1);
+        csa(p[0], c1b, p[0], a2, a3);
+        csa(p[1], carry, p[1], c1a, c1b);
 #pragma unroll
-        for (int k = 0; k < LOW_GROUPS; k++)
-            g[k] += (((w >> (5 * k)) & 31u) * 0x108421u) & 0x1041041u;
+        for (int j = 2; j < LOW_PLANES; j++) {
+            if (!(l >> (j - 2) & 1)) {
+                wait[j] = carry;
+                return;
+            }
+            csa(p[j], carry, p[j], wait[j], carry);
+            wait[j] = 0;
+        }
+    }
+
+    __device__ void finish()
+    {
+        uint32_t carry = 0;
+#pragma unroll
+        for (int j = 2; j < LOW_PLANES; j++)
+            csa(p[j], carry, p[j], wait[j], carry);
+    }
+
+    /* The sum of the low words. */
+    __device__ uint64_t low_sum() const
+    {
+        uint64_t s = 0;
+#pragma unroll
+        for (int j = 0; j < LOW_PLANES; j++)
+            s += (uint64_t)p[j] << j;
+        return s;
+    }
+
+    /* The counts of bits 5g .. 5g+4, in five 6-bit fields: bit i of plane j
+     * goes to bit 6i + j (one multiply puts the 5-bit group's copies 5 bits
+     * apart, so that copy i's bit i lands at 6i; nothing carries). */
+    __device__ uint32_t fields(int g) const
+    {
+        uint32_t f = 0;
+#pragma unroll
+        for (int j = 0; j < LOW_PLANES; j++)
+            f |= ((p[j] >> (5 * g) & 31u) * (0x108421u << j)) & (0x1041041u << j);
+        return f;
     }
 };
 
@@ -2138,21 +2192,25 @@ __device__ static inline uint32_t warp_sum(uint32_t v)
 #endif
 }
 
-/* The block's counts into low_s (zeroed, and a barrier passed, before). */
-__device__ static void add_low_counts(const low_counts &n, uint32_t *low_s)
+/* The block's counts of bits 0 .. SAMPLE_LOW_BITS-1 into low_s (zeroed, and a
+ * barrier passed, before).  A warp's count of one bit is at most 64 lanes
+ * times 32, twelve bits: fields 0 and 2 of a group, 12 bits apart, share one
+ * warp sum, fields 1 and 3 another, field 4 a third. */
+__device__ static void add_low_counts(const low_planes &n, uint32_t *low_s)
 {
-    /* Fields 12 bits apart (even and odd 6-bit fields apart) hold a warp's
-     * sums: at most 64 lanes times 32. */
+    static_assert(SAMPLE_LOW_BITS % 5 == 0, "five bits a group");
 #pragma unroll
-    for (int k = 0; k < LOW_GROUPS; k++) {
-        const uint32_t even = warp_sum(n.g[k] & 0x3F03F03Fu);
-        const uint32_t odd = warp_sum((n.g[k] >> 6) & 0x0003F03Fu);
+    for (int g = 0; g < SAMPLE_LOW_BITS / 5; g++) {
+        const uint32_t f = n.fields(g);
+        const uint32_t even = warp_sum(f & 0x3F03Fu);
+        const uint32_t odd = warp_sum(f >> 6 & 0x3F03Fu);
+        const uint32_t last = warp_sum(f >> 24);
         if (threadIdx.x % SAMPLE_WARP == 0) {
-            atomicAdd(&low_s[5 * k], even & 0xFFFu);
-            atomicAdd(&low_s[5 * k + 1], odd & 0xFFFu);
-            atomicAdd(&low_s[5 * k + 2], (even >> 12) & 0xFFFu);
-            atomicAdd(&low_s[5 * k + 3], (odd >> 12) & 0xFFFu);
-            atomicAdd(&low_s[5 * k + 4], even >> 24);
+            atomicAdd(&low_s[5 * g], even & 0xFFFu);
+            atomicAdd(&low_s[5 * g + 1], odd & 0xFFFu);
+            atomicAdd(&low_s[5 * g + 2], even >> 12);
+            atomicAdd(&low_s[5 * g + 3], odd >> 12);
+            atomicAdd(&low_s[5 * g + 4], last);
         }
     }
 }
@@ -2194,7 +2252,7 @@ __device__ static void scan_mass_step(const kcall &c, int r, int j, int begin, i
                                       const float (&v)[LINES][4], uint64_t *scratch64,
                                       uint32_t *scratch32)
 {
-    static_assert(SAMPLE_LOW_BITS % 5 == 0 && 4 * LINES <= 32, "low_counts' fields");
+    static_assert(4 * LINES <= 32, "low_planes' six planes");
     __shared__ uint32_t low_s[SAMPLE_LOW_BITS];
     const size_t at = (size_t)r * c.nchunks + j;
     if (threadIdx.x < SAMPLE_LOW_BITS)
@@ -2232,20 +2290,22 @@ __device__ static void scan_mass_step(const kcall &c, int r, int j, int begin, i
     const int exponent = sample_frexp_exponent(max);
     float scale[2];
     sample_prob_scale(exponent, scale);
-    uint64_t sum = 0;
-    low_counts low = {};
+    /* Lines past end hold +0, weight 0: no test for them. */
+    low_planes low = {};
+    uint32_t high = 0;
 #pragma unroll
     for (int l = 0; l < LINES; l++) {
-        if (begin + 4 * l * BLOCK >= end) /* the same in every thread */
-            break;
+        uint64_t w[4];
 #pragma unroll
         for (int e = 0; e < 4; e++) {
-            const uint64_t w = sample_prob_weight_scaled(v[l][e], scale);
-            sum += w;
-            low.add((uint32_t)w);
+            w[e] = sample_prob_weight_scaled(v[l][e], scale);
+            high += (uint32_t)(w[e] >> 32);
         }
+        low.add_line(l, (uint32_t)w[0], (uint32_t)w[1], (uint32_t)w[2], (uint32_t)w[3]);
     }
+    low.finish();
     add_low_counts(low, low_s);
+    uint64_t sum = ((uint64_t)high << 32) + low.low_sum();
     sum = block_reduce(sum, add_op(), scratch64); /* its barriers order low_s */
     if (threadIdx.x < SAMPLE_LOW_BITS)
         m->low[threadIdx.x] = low_s[threadIdx.x];

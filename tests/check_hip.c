@@ -376,6 +376,47 @@ START_TEST(top_p_alone)
 }
 END_TEST
 
+/*
+ * Plain draws from rows read once (sample_k_scan_mass): each block sums its
+ * chunk's weights at the chunk's own exponent and counts, for each low bit,
+ * the weights that have it set, so that the row's last block can move the
+ * sum to the row's exponent.  Here every chunk of the first half holds one
+ * value of 2^-20 and else 2^-40, 20 binades below the row's maximum (1.0):
+ * at the chunk's exponent each small value weighs 2^19, so nearly all of a
+ * warp's 1024 weights have bit 19 set, more than a byte holds.  The second
+ * half is all 2^-20 (weight 2^19 at the row's exponent each): a chunk mass
+ * that is off by a few hundred moves the draw to another of them.  Cases 0
+ * and 1: 16 rows, one seed; 16 rows, each its own.
+ */
+START_TEST(low_bit_counts)
+{
+    const int64_t B = 16, V = (int64_t)1 << 22;
+    float *in = malloc((size_t)(B * V) * 4);
+    for (int64_t r = 0; r < B; r++)
+        for (int64_t i = 0; i < V; i++)
+            in[r * V + i] = i == 0                      ? 1.0f
+                            : i >= V / 2 || i % 2048 == 0 ? 0x1p-20f
+                                                          : 0x1p-40f;
+    sample_params p;
+    sample_params_init(&p);
+    uint64_t seeds[16], offsets[16];
+    if (_i == 0) {
+        p.seed = 0x10b175u;
+    } else {
+        for (int r = 0; r < B; r++) {
+            seeds[r] = 0x10b175u + 7919u * (uint64_t)r;
+            offsets[r] = (uint64_t)r;
+        }
+        p.seeds = seeds;
+        p.offsets = offsets;
+    }
+    char what[32];
+    snprintf(what, sizeof what, "case %d", _i);
+    probs_match_scalar(in, B, V, &p, 0, what);
+    free(in);
+}
+END_TEST
+
 /* A device index that does not exist fails sample_create with SAMPLE_ERR_RANGE. */
 START_TEST(device_choice)
 {
@@ -406,6 +447,7 @@ int main(void)
     tcase_add_loop_test(tc, device_pointers, 0, NSHAPES * NOPS * 3 * 2);
     tcase_add_loop_test(tc, chunk_scales, 0, 8);
     tcase_add_loop_test(tc, top_p_alone, 0, 16);
+    tcase_add_loop_test(tc, low_bit_counts, 0, 2);
     tcase_add_test(tc, memory_mismatch);
     tcase_add_test(tc, device_choice);
     suite_add_tcase(s, tc);
