@@ -1789,7 +1789,8 @@ __device__ static void gather_chunk(const kcall &c, int r, int j, const chunk_vi
     }
 }
 
-__device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_t *buf);
+__device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_t *buf,
+                                  const uint64_t *mine = NULL);
 
 /*
  * The kept candidates' weights (keys >= bound) added to their chunks' part[].
@@ -1926,7 +1927,9 @@ __device__ static inline void take_token(const kcall &c, int r, int64_t i, const
     }
 }
 
-/* Lines a lane loads ahead in the draw's walks over its chunk. */
+/* Lines a lane loads ahead in the draw's walks over its chunk.  More cost
+ * registers the kernels do not have: 4 or 8 in the one-pass scan kernel spill
+ * there (plain, H100, B = 1: 17.5 -> 21.5 / 28 us). */
 #define DRAW_AHEAD 2
 
 /* A lane's DRAW_AHEAD lines from base (elements base + a * line + 4 * lane ..
@@ -1943,9 +1946,12 @@ __device__ static inline void load_ahead(const void *row, int dtype, int64_t bas
 /*
  * One block, once per row, with part[j] the kept weight of chunk j: M_K, and
  * for a token operation the token (SPEC 5); row operations keep M_K for the
- * write kernel.  buf has blockDim.x entries.
+ * write kernel.  buf has blockDim.x entries.  Where the row has at most a
+ * chunk a thread and the caller holds chunk threadIdx.x's weight (0 past the
+ * last), mine points to it and part is not read.
  */
-__device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_t *buf)
+__device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_t *buf,
+                                  const uint64_t *mine)
 {
     __shared__ int64_t where[2];
     struct sample_row_state *s = &c.state[r];
@@ -1960,8 +1966,11 @@ __device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_
     uint64_t run = 0, total;
     if (threadIdx.x == 0)
         where[0] = where[1] = 0; /* t < M_K always finds a chunk; never left unset */
-    for (int j = lo; j < hi; j++)
-        run += volatile_load(&part[j]);
+    if (mine && per == 1)
+        run = lo < hi ? *mine : 0;
+    else
+        for (int j = lo; j < hi; j++)
+            run += volatile_load(&part[j]);
     uint64_t before = block_exclusive_scan(run, buf, &total);
     if (c.tokens == NULL) {
         if (threadIdx.x == 0)
@@ -1970,13 +1979,20 @@ __device__ static void draw_token(const kcall &c, int r, uint64_t bound, uint64_
     }
     /* t = floor(U * M_K / 2^64); its chunk is the one where the kept weight passes t. */
     const uint64_t t = sample_mulhi64(row_draw(c, r), total);
-    for (int j = lo; j < hi; j++) {
-        uint64_t next = before + volatile_load(&part[j]);
-        if (before <= t && t < next) {
-            where[0] = j;
+    if (per == 1) { /* run is part[lo]: no second load */
+        if (lo < hi && before <= t && t < before + run) {
+            where[0] = lo;
             where[1] = (int64_t)before;
         }
-        before = next;
+    } else {
+        for (int j = lo; j < hi; j++) {
+            uint64_t next = before + volatile_load(&part[j]);
+            if (before <= t && t < next) {
+                where[0] = j;
+                where[1] = (int64_t)before;
+            }
+            before = next;
+        }
     }
     __syncthreads();
     const int64_t cbegin = where[0] * c.chunk;
@@ -2325,22 +2341,33 @@ __device__ static void mass_and_draw(const kcall &c, int r, uint64_t *buf)
     const struct sample_chunk_mass *mass = c.mass + (size_t)r * c.nchunks;
     const uint64_t again = ~(uint64_t)0; /* no chunk's mass: that is below 2^58 */
     bool reread = false;
+    uint64_t mine = 0; /* chunk threadIdx.x's mass at E */
     for (int j = threadIdx.x; j < c.nchunks; j += blockDim.x) {
+        /* Every field at once, one round trip: loads that each waited on
+         * the one before took d + 2. */
         const uint64_t sum = volatile_load(&mass[j].sum);
-        const int d = sum ? E - volatile_load(&mass[j].exponent) : 40;
+        const int exponent = volatile_load(&mass[j].exponent);
+        uint32_t low[SAMPLE_LOW_BITS];
+#pragma unroll
+        for (int b = 0; b < SAMPLE_LOW_BITS; b++)
+            low[b] = volatile_load(&mass[j].low[b]);
+        const int d = sum ? E - exponent : 40;
         uint64_t at_E = 0;
         if (d <= SAMPLE_LOW_BITS) {
-            uint64_t low = 0;
-            for (int b = 0; b < d; b++)
-                low += (uint64_t)volatile_load(&mass[j].low[b]) << b;
-            at_E = (sum - low) >> d;
+            uint64_t below = 0;
+#pragma unroll
+            for (int b = 0; b < SAMPLE_LOW_BITS; b++)
+                below += b < d ? (uint64_t)low[b] << b : 0;
+            at_E = (sum - below) >> d;
         } else if (d < 40) {
             at_E = again;
             reread = true;
         }
         part[j] = at_E;
+        mine = at_E;
     }
-    if (__syncthreads_or(reread)) {
+    reread = __syncthreads_or(reread);
+    if (reread) {
         const weigher weight = row_weigher(c, r);
         for (int j = 0; j < c.nchunks; j++) {
             if (volatile_load(&part[j]) != again)
@@ -2351,7 +2378,8 @@ __device__ static void mass_and_draw(const kcall &c, int r, uint64_t *buf)
         }
     }
     __syncthreads();
-    draw_token(c, r, 0, buf);
+    /* A chunk read again has its mass in part only. */
+    draw_token(c, r, 0, buf, reread ? NULL : &mine);
     if (threadIdx.x == 0)
         s->mode = SAMPLE_MODE_DONE;
 }
