@@ -877,10 +877,11 @@ __device__ static inline uint64_t *range_sums(const kcall &c, int r)
     return (uint64_t *)(range_counts(c, r) + SAMPLE_RANGE);
 }
 
-/* cnt's SAMPLE_BUCKETS counts (shared memory) to 0, for the whole block. */
-__device__ static inline void clear_buckets(uint32_t *cnt)
+/* cnt's n counts (shared memory; SAMPLE_BUCKETS unless said) to 0, for the
+ * whole block. */
+__device__ static inline void clear_buckets(uint32_t *cnt, int n = SAMPLE_BUCKETS)
 {
-    for (int b = threadIdx.x; b < SAMPLE_BUCKETS; b += blockDim.x)
+    for (int b = threadIdx.x; b < n; b += blockDim.x)
         cnt[b] = 0;
     __syncthreads();
 }
@@ -3104,11 +3105,8 @@ template <bool HIST> __device__ static void run_scan(const kcall &c)
     __shared__ uint32_t float_cnt[HIST ? SAMPLE_FLOAT_BUCKETS + 1 : 1];
     const int r = blockIdx.y;
     const chunk_view ch = indexed_chunk(c);
-    if (HIST) {
-        for (int a = threadIdx.x; a <= SAMPLE_FLOAT_BUCKETS; a += blockDim.x)
-            float_cnt[a] = 0;
-        __syncthreads();
-    }
+    if (HIST)
+        clear_buckets(float_cnt, SAMPLE_FLOAT_BUCKETS + 1);
     const chunk_scan own =
         scan_step<HIST>(c, r, blockIdx.x, ch, NULL, scratch64, scratch32, float_cnt);
     if (HIST)
